@@ -1,0 +1,175 @@
+// Package config reads the app's settings from environment variables. Every error names the
+// variable at fault.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+)
+
+// Config is everything run needs to start the app.
+type Config struct {
+	Port              int
+	DatabaseURL       string // empty: embedded SQLite in DataDir
+	DataDir           string
+	EventSubSecret    string
+	SessionSecret     string
+	PublicURL         *url.URL
+	DemoBroadcasterID string
+	TwitchClientID    string
+	TwitchSecret      string
+	TwitchAPIURL      *url.URL
+	TwitchAuthURL     *url.URL
+	LogLevel          string
+}
+
+// Demo reports whether the app runs without Twitch credentials, offering the demo sign-in.
+func (c Config) Demo() bool { return c.TwitchClientID == "" }
+
+// SecureCookies reports whether cookies must be marked Secure (the app is served over HTTPS).
+func (c Config) SecureCookies() bool { return c.PublicURL.Scheme == "https" }
+
+// Defaults, documented in the README.
+const (
+	DefaultPort              = 8080
+	DefaultDataDir           = "./data"
+	DefaultDemoBroadcasterID = "1337"
+	DefaultTwitchAPIURL      = "https://api.twitch.tv/helix"
+	DefaultTwitchAuthURL     = "https://id.twitch.tv/oauth2"
+	minSessionSecret         = 32
+)
+
+// Load reads the configuration. In demo mode, missing secrets are generated once and kept in
+// DATA_DIR so that restarts keep them (and signed-in sessions survive).
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	c := Config{
+		DatabaseURL:       getenv("DATABASE_URL"),
+		DataDir:           or(getenv("DATA_DIR"), DefaultDataDir),
+		EventSubSecret:    getenv("EVENTSUB_SECRET"),
+		SessionSecret:     getenv("SESSION_SECRET"),
+		DemoBroadcasterID: or(getenv("DEMO_BROADCASTER_ID"), DefaultDemoBroadcasterID),
+		TwitchClientID:    getenv("TWITCH_CLIENT_ID"),
+		TwitchSecret:      getenv("TWITCH_CLIENT_SECRET"),
+		LogLevel:          or(getenv("LOG_LEVEL"), "info"),
+	}
+	port, err := strconv.Atoi(or(getenv("PORT"), strconv.Itoa(DefaultPort)))
+	if err != nil || port < 0 || port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT must be a port number (0-65535), got %q", getenv("PORT")))
+	}
+	c.Port = port
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("DATABASE_URL must be a postgres:// or postgresql:// URL (leave it unset for embedded SQLite)"))
+	}
+	if !digits(c.DemoBroadcasterID) {
+		errs = append(errs, fmt.Errorf("DEMO_BROADCASTER_ID must be a numeric Twitch user id, got %q", c.DemoBroadcasterID))
+	}
+	if c.TwitchClientID != "" && c.TwitchSecret == "" {
+		errs = append(errs, errors.New("TWITCH_CLIENT_SECRET is required when TWITCH_CLIENT_ID is set"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	c.PublicURL = parseURL(&errs, "PUBLIC_URL", or(getenv("PUBLIC_URL"), fmt.Sprintf("http://localhost:%d", port)))
+	c.TwitchAPIURL = parseURL(&errs, "TWITCH_API_URL", or(getenv("TWITCH_API_URL"), DefaultTwitchAPIURL))
+	c.TwitchAuthURL = parseURL(&errs, "TWITCH_AUTH_URL", or(getenv("TWITCH_AUTH_URL"), DefaultTwitchAuthURL))
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	if err := c.loadSecrets(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// loadSecrets checks the secrets, generating them in demo mode when unset.
+func (c *Config) loadSecrets() error {
+	var err error
+	if c.EventSubSecret == "" && c.Demo() {
+		c.EventSubSecret, err = persistedSecret(c.DataDir, "eventsub_secret", 30)
+		if err != nil {
+			return fmt.Errorf("EVENTSUB_SECRET unset and no secret could be kept in DATA_DIR: %w", err)
+		}
+	}
+	if !eventsub.ValidSecret(c.EventSubSecret) {
+		return errors.New("EVENTSUB_SECRET must be 10 to 100 printable ASCII characters (required when TWITCH_CLIENT_ID is set)")
+	}
+	if c.SessionSecret == "" && c.Demo() {
+		c.SessionSecret, err = persistedSecret(c.DataDir, "session_secret", 48)
+		if err != nil {
+			return fmt.Errorf("SESSION_SECRET unset and no secret could be kept in DATA_DIR: %w", err)
+		}
+	}
+	if len(c.SessionSecret) < minSessionSecret {
+		return fmt.Errorf("SESSION_SECRET must be at least %d characters (required when TWITCH_CLIENT_ID is set)", minSessionSecret)
+	}
+	return nil
+}
+
+// persistedSecret returns the secret kept in dataDir/name, creating it on first use.
+func persistedSecret(dataDir, name string, size int) (string, error) {
+	path := filepath.Join(dataDir, name)
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	b := make([]byte, size)
+	_, _ = rand.Read(b)
+	secret := base64.RawURLEncoding.EncodeToString(b)[:size]
+	// O_EXCL: when two processes race, the loser reads the winner's secret.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return persistedSecret(dataDir, name, size)
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.WriteString(secret + "\n"); err != nil {
+		f.Close()
+		return "", err
+	}
+	return secret, f.Close()
+}
+
+func parseURL(errs *[]error, name, raw string) *url.URL {
+	u, err := url.Parse(strings.TrimSuffix(raw, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		*errs = append(*errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, raw))
+		return nil
+	}
+	return u
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,80 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/twitch-event-viewer/tev/app/config"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDemoDefaultsKeepGeneratedSecrets(t *testing.T) {
+	dir := t.TempDir()
+	c, err := config.Load(env(map[string]string{"DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Demo() || c.Port != 8080 || c.DatabaseURL != "" || c.DemoBroadcasterID != "1337" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if c.PublicURL.String() != "http://localhost:8080" || c.SecureCookies() {
+		t.Fatalf("PublicURL = %s", c.PublicURL)
+	}
+	if len(c.EventSubSecret) < 10 || len(c.SessionSecret) < 32 {
+		t.Fatal("secrets not generated")
+	}
+	again, err := config.Load(env(map[string]string{"DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.EventSubSecret != c.EventSubSecret || again.SessionSecret != c.SessionSecret {
+		t.Fatal("restart changed the generated secrets")
+	}
+}
+
+func TestErrorsNameTheVariable(t *testing.T) {
+	twitch := map[string]string{"TWITCH_CLIENT_ID": "id", "TWITCH_CLIENT_SECRET": "s",
+		"EVENTSUB_SECRET": "0123456789", "SESSION_SECRET": strings.Repeat("x", 32)}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{"DATA_DIR": t.TempDir()}
+		for k, v := range twitch {
+			m[k] = v
+		}
+		m[k] = v
+		return m
+	}
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{with("PORT", "http"), "PORT"},
+		{with("PORT", "70000"), "PORT"},
+		{with("DATABASE_URL", "mysql://x"), "DATABASE_URL"},
+		{with("EVENTSUB_SECRET", "short"), "EVENTSUB_SECRET"},
+		{with("EVENTSUB_SECRET", strings.Repeat("a", 101)), "EVENTSUB_SECRET"},
+		{with("EVENTSUB_SECRET", ""), "EVENTSUB_SECRET"},
+		{with("SESSION_SECRET", "short"), "SESSION_SECRET"},
+		{with("PUBLIC_URL", "localhost:8080"), "PUBLIC_URL"},
+		{with("TWITCH_API_URL", "ftp://x"), "TWITCH_API_URL"},
+		{with("TWITCH_AUTH_URL", "/relative"), "TWITCH_AUTH_URL"},
+		{with("TWITCH_CLIENT_SECRET", ""), "TWITCH_CLIENT_SECRET"},
+		{with("DEMO_BROADCASTER_ID", "abc"), "DEMO_BROADCASTER_ID"},
+		{with("LOG_LEVEL", "loud"), "LOG_LEVEL"},
+	}
+	for _, tc := range cases {
+		_, err := config.Load(env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want one naming %s", tc.want, err, tc.want)
+		}
+	}
+	c, err := config.Load(env(with("PUBLIC_URL", "https://events.example.com/")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Demo() || !c.SecureCookies() || c.PublicURL.String() != "https://events.example.com" {
+		t.Fatalf("twitch config: %+v", c)
+	}
+}

@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Subscription is the last known state of one EventSub subscription.
+type Subscription struct {
+	bun.BaseModel `bun:"table:eventsub_subscriptions"`
+
+	ID            string    `bun:"id,pk"`
+	Type          string    `bun:"type,notnull"`
+	Version       string    `bun:"version,notnull"`
+	BroadcasterID string    `bun:"broadcaster_id,notnull"`
+	Condition     string    `bun:"condition,notnull"` // JSON object
+	Status        string    `bun:"status,notnull"`    // Twitch's status: enabled, or the revocation reason
+	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+}
+
+// SaveSubscription inserts or replaces the subscription's row.
+func (s *Store) SaveSubscription(ctx context.Context, sub *Subscription) error {
+	_, err := s.db.NewInsert().Model(sub).
+		On("CONFLICT (id) DO UPDATE").
+		Set("type = EXCLUDED.type, version = EXCLUDED.version, broadcaster_id = EXCLUDED.broadcaster_id").
+		Set("condition = EXCLUDED.condition, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: save subscription %s: %w", sub.ID, err)
+	}
+	return nil
+}
+
+// SubscriptionByID finds a subscription by its Twitch id.
+func (s *Store) SubscriptionByID(ctx context.Context, id string) (*Subscription, error) {
+	sub := new(Subscription)
+	if err := s.db.NewSelect().Model(sub).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "store: subscription %s", id)
+	}
+	return sub, nil
+}
+
+// notFound wraps err with context, turning "no rows" into ErrNotFound.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}

@@ -1,0 +1,50 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twitch-event-viewer/tev/views"
+)
+
+const demoLogin, demoDisplayName = "demo_streamer", "Demo Streamer"
+
+// landing is the start page; signed-in streamers go straight to their dashboard.
+func (s *Server) landing(c *gin.Context) error {
+	if sessionOf(c) != nil {
+		c.Redirect(http.StatusSeeOther, "/dashboard")
+		return nil
+	}
+	return s.render(c, http.StatusOK, views.LandingPage(views.Landing{
+		Page: s.page(c, "Welcome"), Demo: s.cfg.Demo(), DemoBroadcasterID: s.cfg.DemoBroadcasterID,
+	}), nil)
+}
+
+// demoSignIn signs in as the demo streamer; it exists only without Twitch credentials.
+func (s *Server) demoSignIn(c *gin.Context) error {
+	if !s.cfg.Demo() {
+		return notFoundErr("The demo is off: this app signs in with Twitch.")
+	}
+	if sess := sessionOf(c); sess != nil {
+		_ = s.store.DeleteSession(c.Request.Context(), tokenHash(c.GetString(ctxSessionToken)))
+	}
+	if err := s.startSession(c, s.cfg.DemoBroadcasterID, demoLogin, demoDisplayName); err != nil {
+		return unavailable("Could not sign you in: the database is not answering.", err)
+	}
+	s.log.Info("signed in", "broadcaster_id", s.cfg.DemoBroadcasterID, "method", "demo")
+	c.Redirect(http.StatusSeeOther, "/dashboard")
+	return nil
+}
+
+// logout ends the session everywhere at once: the server-side record is deleted.
+func (s *Server) logout(c *gin.Context) error {
+	if sessionOf(c) != nil {
+		if err := s.store.DeleteSession(c.Request.Context(), tokenHash(c.GetString(ctxSessionToken))); err != nil {
+			return unavailable("Could not sign you out: the database is not answering.", err)
+		}
+	}
+	s.clearCookie(c, sessionCookie)
+	c.Redirect(http.StatusSeeOther, "/")
+	return nil
+}

@@ -1,0 +1,28 @@
+package web
+
+import "github.com/gin-gonic/gin"
+
+// routes is the table of contents: every route the app serves, grouped by middleware.
+func (s *Server) routes() {
+	r := s.router
+	r.Use(gin.CustomRecoveryWithWriter(nil, s.recoverPanic), s.logRequests, securityHeaders)
+	r.NoRoute(s.handle(s.notFound))
+
+	// Machines: health checks, static files, Twitch. No session, no CSRF (Twitch signs instead).
+	r.GET("/healthz", s.handle(s.healthz))
+	r.GET("/assets/*file", gin.WrapH(s.assets))
+	r.POST("/webhooks/twitch", s.handle(s.twitchWebhook))
+
+	// People: every route below knows the session, and every POST carries a CSRF token.
+	people := r.Group("/", s.loadSession, s.csrf)
+	people.GET("/", s.handle(s.landing))
+	people.POST("/auth/demo", s.handle(s.demoSignIn))
+	people.POST("/auth/logout", s.handle(s.logout))
+
+	dash := people.Group("/dashboard", s.requireSession)
+	dash.GET("", s.handle(s.dashboard))
+	dash.GET("/events", s.handle(s.dashboardEvents))
+	dash.GET("/stream", s.handle(s.dashboardStream))
+	dash.GET("/export.csv", s.handle(s.dashboardExport))
+	dash.POST("/test-follow", s.handle(s.dashboardTestFollow))
+}

@@ -1,0 +1,118 @@
+// Package web is the HTTP face of the app: the gin router, its handlers and the SSE stream.
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twitch-event-viewer/tev/app/config"
+	"github.com/twitch-event-viewer/tev/app/feed"
+	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/store"
+	"github.com/twitch-event-viewer/tev/assets"
+	"github.com/twitch-event-viewer/tev/views"
+)
+
+// Options are the server's dependencies. Zero Heartbeat and Now take defaults.
+type Options struct {
+	Config    config.Config
+	Store     *store.Store
+	Hub       *hub.Hub
+	Logger    *slog.Logger
+	Heartbeat time.Duration    // SSE comment interval; default 15s (proxies close idle streams at 30-60s)
+	Now       func() time.Time // for tests of the replay window
+}
+
+// Server serves the dashboard, the stream and the webhook.
+type Server struct {
+	cfg       config.Config
+	store     *store.Store
+	hub       *hub.Hub
+	feed      *feed.Recorder
+	assets    *assets.Catalog
+	log       *slog.Logger
+	heartbeat time.Duration
+	now       func() time.Time
+	router    *gin.Engine
+
+	closing   chan struct{} // closed by Close: open SSE streams end
+	closeOnce sync.Once
+}
+
+// New builds the server and its routes.
+func New(o Options) (*Server, error) {
+	cat, err := assets.New("/assets")
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
+	}
+	s := &Server{
+		cfg: o.Config, store: o.Store, hub: o.Hub, assets: cat, log: o.Logger,
+		heartbeat: o.Heartbeat, now: o.Now, closing: make(chan struct{}),
+	}
+	if s.heartbeat == 0 {
+		s.heartbeat = 15 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.feed = feed.New(o.Store, o.Hub, s.renderLiveRow, o.Logger)
+	s.router = gin.New()
+	s.router.ContextWithFallback = true // c.Done/c.Value follow the request's context
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// Close ends every open SSE stream; call it when the HTTP server starts shutting down, since
+// http.Server.Shutdown waits for handlers and a stream never finishes on its own.
+func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
+
+// pageAssets are the hashed URLs every page loads.
+func (s *Server) pageAssets() views.Assets {
+	return views.Assets{
+		CSS:  s.assets.URL("app.css"),
+		HTMX: s.assets.URL("htmx.min.js"),
+		SSE:  s.assets.URL("htmx-ext-sse.min.js"),
+	}
+}
+
+// logRequests writes one line per request. The query string is left out: it may carry tokens.
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	level := slog.LevelInfo
+	if c.FullPath() == "/healthz" || c.FullPath() == "/assets/*file" {
+		level = slog.LevelDebug
+	}
+	s.log.LogAttrs(c.Request.Context(), level, "http request",
+		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+		slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)))
+}
+
+// securityHeaders applies to every response.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	c.Next()
+}
+
+// healthz answers 200 when the database answers.
+func (s *Server) healthz(c *gin.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return unavailable("database unavailable", err)
+	}
+	c.String(http.StatusOK, "ok")
+	return nil
+}

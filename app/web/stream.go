@@ -1,0 +1,139 @@
+package web
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twitch-event-viewer/tev/views"
+)
+
+// catchUpLimit bounds how many missed events are replayed one by one; past it the viewer gets
+// a fresh list instead.
+const catchUpLimit = 200
+
+// dashboardStream is the dashboard's SSE stream. It first brings the viewer up to date: after
+// Last-Event-ID (the browser's own reconnect) it replays what was missed, otherwise it sends a
+// "reset" with the current list. Then each new event comes as an "event" with the row's HTML.
+// Every message carries the newest event id sent, so any reconnect resumes without gaps.
+func (s *Server) dashboardStream(c *gin.Context) error {
+	broadcaster := sessionOf(c).BroadcasterID
+	// Subscribe before reading the database: an event stored in between is then both in the
+	// snapshot and in the subscription, and the cursor drops the second copy.
+	sub := s.hub.Subscribe(broadcaster)
+	defer sub.Close()
+
+	w := c.Writer
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+
+	cursor, err := s.catchUp(c, w, broadcaster)
+	if err != nil {
+		// Headers are sent; ending the stream makes the browser reconnect and try again.
+		s.log.Error("stream catch-up", "broadcaster_id", broadcaster, "err", err)
+		return nil
+	}
+	w.Flush()
+
+	beat := time.NewTicker(s.heartbeat)
+	defer beat.Stop()
+	ctx := c.Request.Context()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.closing:
+			return nil
+		case <-beat.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case m, ok := <-sub.C:
+			if !ok {
+				// Dropped as too slow: close, and the browser reconnects and catches up from the log.
+				return nil
+			}
+			if m.EventID <= cursor {
+				continue
+			}
+			cursor = m.EventID
+			writeSSE(w, "event", cursor, m.HTML)
+		}
+		w.Flush()
+	}
+}
+
+// catchUp writes what the viewer is missing and returns the newest event id it now has.
+func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster string) (int64, error) {
+	ctx := c.Request.Context()
+	if last, err := strconv.ParseInt(c.GetHeader("Last-Event-ID"), 10, 64); err == nil && last >= 0 {
+		missed, err := s.store.EventsAfter(ctx, broadcaster, last, catchUpLimit+1)
+		if err != nil {
+			return 0, err
+		}
+		stale, err := s.behindLog(c, broadcaster, last, len(missed))
+		if err != nil {
+			return 0, err
+		}
+		if len(missed) <= catchUpLimit && !stale {
+			cursor := last
+			for _, ev := range missed {
+				html, err := renderString(ctx, views.EventRowItem(presentEvent(ev)))
+				if err != nil {
+					return 0, err
+				}
+				cursor = ev.ID
+				writeSSE(w, "event", cursor, html)
+			}
+			return cursor, nil
+		}
+	}
+	events, err := s.eventPage(c, 0)
+	if err != nil {
+		return 0, err
+	}
+	var cursor int64
+	if len(events.Rows) > 0 {
+		cursor = events.Rows[0].ID
+	}
+	html, err := renderString(ctx, views.EventList(events))
+	if err != nil {
+		return 0, err
+	}
+	writeSSE(w, "reset", cursor, html)
+	return cursor, nil
+}
+
+// behindLog reports whether a viewer's Last-Event-ID is ahead of the log (the database was
+// reset while the page stayed open): such a viewer needs a fresh list, or it would skip new ids.
+func (s *Server) behindLog(c *gin.Context, broadcaster string, last int64, missed int) (bool, error) {
+	if missed > 0 || last == 0 {
+		return false, nil
+	}
+	newest, err := s.store.ListEvents(c.Request.Context(), broadcaster, 0, 1)
+	if err != nil {
+		return false, err
+	}
+	return len(newest) == 0 || newest[0].ID < last, nil
+}
+
+// writeSSE writes one server-sent event; every line of data gets its own "data:" field.
+func writeSSE(w io.Writer, event string, id int64, data string) {
+	var b strings.Builder
+	b.WriteString("event: " + event + "\n")
+	if id > 0 {
+		b.WriteString("id: " + strconv.FormatInt(id, 10) + "\n")
+	}
+	for _, line := range strings.Split(data, "\n") {
+		b.WriteString("data: " + strings.TrimSuffix(line, "\r") + "\n")
+	}
+	b.WriteString("\n")
+	_, _ = io.WriteString(w, b.String())
+}

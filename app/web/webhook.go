@@ -1,0 +1,102 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/store"
+)
+
+// maxWebhookBody is far above any EventSub message (a few KiB) and bounds what a stranger can send.
+const maxWebhookBody = 1 << 20
+
+// twitchWebhook is the EventSub webhook callback. Nothing is trusted before the signature and
+// the timestamp check out; a notification is acknowledged only once it is committed.
+func (s *Server) twitchWebhook(c *gin.Context) error {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &httpError{http.StatusRequestEntityTooLarge, "message too large", nil}
+		}
+		return badRequest("could not read the message body", err)
+	}
+	if err := eventsub.Verify(s.cfg.EventSubSecret, c.Request.Header, body, s.now()); err != nil {
+		s.log.Warn("webhook refused", slog.String("reason", err.Error()),
+			slog.String("message_id", c.GetHeader(eventsub.HeaderMessageID)))
+		return forbidden("signature or timestamp invalid", err)
+	}
+	msgType := c.GetHeader(eventsub.HeaderMessageType)
+	msg, err := eventsub.Parse(msgType, body)
+	if err != nil {
+		return badRequest(err.Error(), err)
+	}
+	if t := c.GetHeader(eventsub.HeaderSubscriptionType); t != "" && t != msg.Subscription.Type {
+		return badRequest("subscription type header does not match the body", nil)
+	}
+	switch msgType {
+	case eventsub.TypeVerification:
+		s.log.Info("webhook challenge answered", slog.String("subscription_id", msg.Subscription.ID),
+			slog.String("type", msg.Subscription.Type))
+		c.Data(http.StatusOK, "text/plain", []byte(msg.Challenge))
+		return nil
+	case eventsub.TypeRevocation:
+		return s.revoked(c, msg)
+	default:
+		return s.notified(c, msg)
+	}
+}
+
+// notified stores a notification (once, whatever Twitch's retries) and answers 204.
+func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
+	facts, err := eventsub.Describe(msg.Subscription, msg.Event)
+	if err != nil {
+		return badRequest(err.Error(), err)
+	}
+	now := s.now().UTC()
+	occurred := facts.OccurredAt
+	if occurred.IsZero() {
+		// Types without a time of their own happened when Twitch sent them.
+		occurred, _ = time.Parse(time.RFC3339Nano, c.GetHeader(eventsub.HeaderMessageTimestamp))
+		occurred = occurred.UTC()
+	}
+	ev := &store.Event{
+		MessageID: c.GetHeader(eventsub.HeaderMessageID), SubscriptionID: msg.Subscription.ID,
+		Type: msg.Subscription.Type, Version: msg.Subscription.Version, BroadcasterID: facts.BroadcasterID,
+		UserID: facts.UserID, UserLogin: facts.UserLogin, UserName: facts.UserName,
+		OccurredAt: occurred, ReceivedAt: now, Payload: string(msg.Event),
+	}
+	inserted, err := s.feed.Record(c.Request.Context(), ev)
+	if err != nil {
+		// 503: Twitch sends the message again, so nothing is lost.
+		return unavailable("event could not be stored; retry later", err)
+	}
+	s.log.Info("webhook notification", slog.String("message_id", ev.MessageID), slog.String("type", ev.Type),
+		slog.String("broadcaster_id", ev.BroadcasterID), slog.Int64("event_id", ev.ID), slog.Bool("duplicate", !inserted))
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// revoked records that Twitch ended a subscription, and why.
+func (s *Server) revoked(c *gin.Context, msg *eventsub.Message) error {
+	sub := msg.Subscription
+	condition, _ := jsonString(sub.Condition)
+	row := &store.Subscription{
+		ID: sub.ID, Type: sub.Type, Version: sub.Version, Condition: condition, Status: sub.Status,
+		BroadcasterID: firstNonEmpty(sub.Condition["broadcaster_user_id"], sub.Condition["to_broadcaster_user_id"], sub.Condition["user_id"]),
+		UpdatedAt:     s.now().UTC(),
+	}
+	if err := s.store.SaveSubscription(c.Request.Context(), row); err != nil {
+		return unavailable("revocation could not be stored; retry later", err)
+	}
+	s.log.Warn("eventsub subscription revoked", slog.String("subscription_id", sub.ID),
+		slog.String("type", sub.Type), slog.String("reason", sub.Status), slog.String("broadcaster_id", row.BroadcasterID))
+	c.Status(http.StatusNoContent)
+	return nil
+}
