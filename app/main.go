@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +16,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil && !errors.Is(err, flag.ErrHelp) /* -h: usage printed, not a failure */ {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
@@ -28,6 +30,8 @@ Usage:
                           write a channel's stored events to stdout, newest first
   app trigger follow --url URL --secret SECRET [--broadcaster ID]
                           send a signed test channel.follow notification to a webhook callback
+  app load --url URL --secret SECRET [--count N] [--concurrency C] [--resend]
+                          send many signed follows and report throughput and latency
 `
 
 // run is the whole program: main only supplies the process's context, arguments, environment
@@ -42,7 +46,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "export":
 		return exportCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "trigger":
-		return triggerCmd(ctx, args[1:], stdout, stderr)
+		return triggerCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "load":
+		return loadCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

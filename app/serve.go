@@ -58,7 +58,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		log.Info("demo mode: open the public URL and choose \"Try the demo\"", "broadcaster_id", cfg.DemoBroadcasterID)
 	}
 
-	go cleanSessions(ctx, st, log)
+	// The cleaner ends with serve, also when serve fails without ctx being canceled: it must
+	// not outlive the store it uses.
+	cleanCtx, stopCleaning := context.WithCancel(ctx)
+	defer stopCleaning()
+	go cleanSessions(cleanCtx, st, log)
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	select {

@@ -21,7 +21,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	broadcaster := fs.String("broadcaster", "", "Twitch user id of the channel (required)")
 	format := fs.String("format", export.CSV, "csv or json")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *broadcaster == "" {
@@ -43,17 +43,17 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 }
 
 // triggerCmd sends a signed test notification to a callback, for checking a deployment.
-func triggerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func triggerCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "follow" {
 		return errors.New("trigger: the only event type is follow: app trigger follow --url URL --secret SECRET")
 	}
 	fs := flag.NewFlagSet("trigger follow", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	url := fs.String("url", "http://localhost:8080/webhooks/twitch", "the EventSub webhook callback")
-	secret := fs.String("secret", "", "the EventSub secret the callback checks (EVENTSUB_SECRET)")
+	secret := fs.String("secret", getenv("EVENTSUB_SECRET"), "the EventSub secret the callback checks (default $EVENTSUB_SECRET)")
 	broadcaster := fs.String("broadcaster", config.DefaultDemoBroadcasterID, "Twitch user id of the followed channel")
 	user := fs.String("user", "test_follower", "login of the follower")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	if !eventsub.ValidSecret(*secret) {
@@ -84,6 +84,18 @@ func triggerCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("trigger: the callback answered %s", resp.Status)
+	}
+	return nil
+}
+
+// parseFlags parses a subcommand's flags and refuses stray arguments, which are always a typo
+// (export --broadcaster 1 json would otherwise quietly write CSV).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q (flags are written --name value)", fs.Name(), fs.Arg(0))
 	}
 	return nil
 }

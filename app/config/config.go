@@ -103,7 +103,7 @@ func (c *Config) loadSecrets() error {
 		}
 	}
 	if !eventsub.ValidSecret(c.EventSubSecret) {
-		return errors.New("EVENTSUB_SECRET must be 10 to 100 printable ASCII characters (required when TWITCH_CLIENT_ID is set)")
+		return errors.New("EVENTSUB_SECRET must be 10 to 100 visible ASCII characters, no spaces (required when TWITCH_CLIENT_ID is set)")
 	}
 	if c.SessionSecret == "" && c.Demo() {
 		c.SessionSecret, err = persistedSecret(c.DataDir, "session_secret", 48)

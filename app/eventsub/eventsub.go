@@ -75,7 +75,9 @@ func Verify(secret string, h http.Header, body []byte, now time.Time) error {
 	return nil
 }
 
-// ValidSecret reports whether s can be an EventSub secret: 10 to 100 ASCII characters.
+// ValidSecret reports whether s can be an EventSub secret: 10 to 100 ASCII characters. Spaces
+// and control characters are refused too, though Twitch would take them: they do not survive
+// environment files and shells intact.
 func ValidSecret(s string) bool {
 	if len(s) < 10 || len(s) > 100 {
 		return false

@@ -35,13 +35,13 @@ func EachStore(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 }
 
 // SQLite is an empty data directory.
-func SQLite(t *testing.T) DB {
+func SQLite(t testing.TB) DB {
 	return DB{Name: "sqlite", DataDir: t.TempDir()}
 }
 
 // Postgres is a fresh schema in the TEST_DATABASE_URL database, dropped when the test ends. The
 // test is skipped, naming the variable, when it is unset.
-func Postgres(t *testing.T) DB {
+func Postgres(t testing.TB) DB {
 	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -77,7 +77,7 @@ func Postgres(t *testing.T) DB {
 }
 
 // Open opens and migrates db, closing it when the test ends.
-func Open(t *testing.T, db DB) *store.Store {
+func Open(t testing.TB, db DB) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	s, err := store.Open(ctx, db.DatabaseURL, db.DataDir)
