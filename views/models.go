@@ -35,6 +35,7 @@ type EventRow struct {
 	Detail string // optional second line: a cheer message, a reward prompt
 	AtISO  string
 	AtText string
+	Live   bool // reached an open page after it loaded: highlighted as it comes in
 }
 
 // EventPage is a page of rows, newest first, with the URL of the next older page ("" at the end).

@@ -93,6 +93,9 @@ func (s *Server) dashboardTestFollow(c *gin.Context) error {
 	req = req.WithContext(c.Request.Context())
 	rec := httptest.NewRecorder()
 	s.router.ServeHTTP(rec, req)
+	if rec.Code == http.StatusServiceUnavailable {
+		return unavailable("The test follow could not be stored: the database is not answering.", nil)
+	}
 	if rec.Code != http.StatusNoContent {
 		return fmt.Errorf("test follow: webhook answered %d: %s", rec.Code, rec.Body.String())
 	}

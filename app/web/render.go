@@ -38,7 +38,14 @@ func renderString(ctx context.Context, comp templ.Component) (string, error) {
 
 // renderLiveRow is the feed's renderer: once per new event, whatever the number of viewers.
 func (s *Server) renderLiveRow(ctx context.Context, ev store.Event) (string, error) {
-	return renderString(ctx, views.EventRowItem(presentEvent(ev)))
+	return renderString(ctx, views.EventRowItem(liveRow(ev)))
+}
+
+// liveRow is a row that reaches an open page, live or by catch-up.
+func liveRow(ev store.Event) views.EventRow {
+	r := presentEvent(ev)
+	r.Live = true
+	return r
 }
 
 // page is the view-model every full page starts from.

@@ -83,7 +83,12 @@ func (s *Server) requireSession(c *gin.Context) {
 		c.AbortWithStatus(http.StatusUnauthorized)
 		return
 	}
-	if c.Request.Method == http.MethodGet && !strings.HasSuffix(c.Request.URL.Path, "/stream") {
+	if strings.HasSuffix(c.Request.URL.Path, "/stream") {
+		signedOutStream(c)
+		c.Abort()
+		return
+	}
+	if c.Request.Method == http.MethodGet {
 		c.Redirect(http.StatusSeeOther, "/")
 		c.Abort()
 		return

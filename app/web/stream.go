@@ -85,7 +85,7 @@ func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster string) (int64
 		if len(missed) <= catchUpLimit && !stale {
 			cursor := last
 			for _, ev := range missed {
-				html, err := renderString(ctx, views.EventRowItem(presentEvent(ev)))
+				html, err := renderString(ctx, views.EventRowItem(liveRow(ev)))
 				if err != nil {
 					return 0, err
 				}
@@ -124,6 +124,19 @@ func (s *Server) behindLog(c *gin.Context, broadcaster string, last int64, misse
 	return len(newest) == 0 || newest[0].ID < last, nil
 }
 
+// signedOutStream answers a stream request whose session has ended (signed out in another tab,
+// expired): the page says so and, through sse-close, stops reconnecting. A bare 401 would make
+// the SSE extension retry forever behind a "Reconnecting…" badge.
+func signedOutStream(c *gin.Context) {
+	c.Header("Content-Type", "text/event-stream")
+	c.Header("Cache-Control", "no-store")
+	c.Status(http.StatusOK)
+	html, _ := renderString(c.Request.Context(), views.SignedOutNotice())
+	writeSSE(c.Writer, "reset", 0, html)
+	writeSSE(c.Writer, "signed-out", 0, "")
+	c.Writer.Flush()
+}
+
 // writeSSE writes one server-sent event; every line of data gets its own "data:" field.
 func writeSSE(w io.Writer, event string, id int64, data string) {
 	var b strings.Builder
@@ -131,8 +144,11 @@ func writeSSE(w io.Writer, event string, id int64, data string) {
 	if id > 0 {
 		b.WriteString("id: " + strconv.FormatInt(id, 10) + "\n")
 	}
+	// EventSource ends a line at CRLF, LF or a lone CR: a CR left inside a line (a cheer message can
+	// hold one) would cut the row short. HTML reads CR and CRLF as LF, so the row is unchanged.
+	data = strings.ReplaceAll(strings.ReplaceAll(data, "\r\n", "\n"), "\r", "\n")
 	for _, line := range strings.Split(data, "\n") {
-		b.WriteString("data: " + strings.TrimSuffix(line, "\r") + "\n")
+		b.WriteString("data: " + line + "\n")
 	}
 	b.WriteString("\n")
 	_, _ = io.WriteString(w, b.String())
