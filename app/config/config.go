@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/tokenbox"
 )
 
 // Config is everything run needs to start the app.
@@ -29,6 +30,7 @@ type Config struct {
 	TwitchSecret      string
 	TwitchAPIURL      *url.URL
 	TwitchAuthURL     *url.URL
+	TokenBox          *tokenbox.Box // seals Twitch tokens at rest; nil in demo mode without TOKEN_KEY
 	LogLevel          string
 }
 
@@ -84,6 +86,16 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PublicURL = parseURL(&errs, "PUBLIC_URL", or(getenv("PUBLIC_URL"), fmt.Sprintf("http://localhost:%d", port)))
 	c.TwitchAPIURL = parseURL(&errs, "TWITCH_API_URL", or(getenv("TWITCH_API_URL"), DefaultTwitchAPIURL))
 	c.TwitchAuthURL = parseURL(&errs, "TWITCH_AUTH_URL", or(getenv("TWITCH_AUTH_URL"), DefaultTwitchAuthURL))
+	switch keys := getenv("TOKEN_KEY"); {
+	case keys != "":
+		box, err := tokenbox.Parse(keys)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("TOKEN_KEY: %w", err))
+		}
+		c.TokenBox = box
+	case !c.Demo():
+		errs = append(errs, errors.New("TOKEN_KEY is required when TWITCH_CLIENT_ID is set (base64 of 32 random bytes: openssl rand -base64 32)"))
+	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}

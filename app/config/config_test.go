@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/twitch-event-viewer/tev/app/config"
+	"github.com/twitch-event-viewer/tev/app/tokenbox"
 )
 
 func env(m map[string]string) func(string) string {
@@ -36,7 +37,7 @@ func TestDemoDefaultsKeepGeneratedSecrets(t *testing.T) {
 }
 
 func TestErrorsNameTheVariable(t *testing.T) {
-	twitch := map[string]string{"TWITCH_CLIENT_ID": "id", "TWITCH_CLIENT_SECRET": "s",
+	twitch := map[string]string{"TWITCH_CLIENT_ID": "id", "TWITCH_CLIENT_SECRET": "s", "TOKEN_KEY": tokenbox.NewKey(),
 		"EVENTSUB_SECRET": "0123456789", "SESSION_SECRET": strings.Repeat("x", 32)}
 	with := func(k, v string) map[string]string {
 		m := map[string]string{"DATA_DIR": t.TempDir()}
@@ -63,6 +64,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{with("TWITCH_CLIENT_SECRET", ""), "TWITCH_CLIENT_SECRET"},
 		{with("DEMO_BROADCASTER_ID", "abc"), "DEMO_BROADCASTER_ID"},
 		{with("LOG_LEVEL", "loud"), "LOG_LEVEL"},
+		{with("TOKEN_KEY", ""), "TOKEN_KEY"},
+		{with("TOKEN_KEY", "c2hvcnQ="), "TOKEN_KEY"},
 	}
 	for _, tc := range cases {
 		_, err := config.Load(env(tc.env))
@@ -74,7 +77,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Demo() || !c.SecureCookies() || c.PublicURL.String() != "https://events.example.com" {
+	if c.Demo() || !c.SecureCookies() || c.PublicURL.String() != "https://events.example.com" || c.TokenBox == nil {
 		t.Fatalf("twitch config: %+v", c)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -24,10 +25,26 @@ type Event struct {
 	OccurredAt     time.Time `bun:"occurred_at,notnull"`
 	ReceivedAt     time.Time `bun:"received_at,notnull"`
 	Payload        string    `bun:"payload,notnull"` // the raw "event" JSON object
+	Source         string    `bun:"source,notnull"`  // SourceWebhook or SourceBackfill
+	DedupeKey      *string   `bun:"dedupe_key"`      // same key, same real-world event (see FollowKey)
+}
+
+// Where events come from.
+const (
+	SourceWebhook  = "webhook"
+	SourceBackfill = "backfill"
+)
+
+// FollowKey identifies a follow whichever road it took: EventSub gives followed_at with
+// nanoseconds, Helix's follower list to the second, so the key keeps whole seconds.
+func FollowKey(userID string, followedAt time.Time) *string {
+	k := "follow:" + userID + ":" + strconv.FormatInt(followedAt.Unix(), 10)
+	return &k
 }
 
 // InsertEvent stores ev and sets ev.ID. It reports false, and stores nothing, when an event with
-// the same Twitch message id is already stored: Twitch re-sends with the same id.
+// the same Twitch message id is already stored (Twitch re-sends with the same id), or one with
+// the same dedupe key for that broadcaster.
 //
 // Within one broadcaster, ids are committed in increasing order: viewers resume "after id N", so a
 // smaller id must never become visible after a larger one. SQLite gets this from its single writer;
@@ -40,7 +57,11 @@ func (s *Store) InsertEvent(ctx context.Context, ev *Event) (bool, error) {
 				return err
 			}
 		}
-		res, err := tx.NewInsert().Model(ev).On("CONFLICT (message_id) DO NOTHING").Returning("id").Exec(ctx)
+		if ev.Source == "" {
+			ev.Source = SourceWebhook
+		}
+		// No conflict target: either unique key (message id, or broadcaster + dedupe key) skips.
+		res, err := tx.NewInsert().Model(ev).On("CONFLICT DO NOTHING").Returning("id").Exec(ctx)
 		if err != nil {
 			return err
 		}
@@ -98,4 +119,19 @@ func (s *Store) CountEvents(ctx context.Context, broadcasterID string) (int, err
 		return 0, fmt.Errorf("store: count events of %s: %w", broadcasterID, err)
 	}
 	return int(n), nil
+}
+
+// LastEventAt is when the newest event of a type reached us for a broadcaster (nil: never).
+func (s *Store) LastEventAt(ctx context.Context, broadcasterID, eventType string) (*time.Time, error) {
+	var evs []Event
+	err := s.db.NewSelect().Model(&evs).Column("received_at").
+		Where("broadcaster_id = ?", broadcasterID).Where("type = ?", eventType).Where("source = ?", SourceWebhook).
+		OrderExpr("id DESC").Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: last %s event of %s: %w", eventType, broadcasterID, err)
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	return &evs[0].ReceivedAt, nil
 }

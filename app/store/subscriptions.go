@@ -14,13 +14,15 @@ import (
 type Subscription struct {
 	bun.BaseModel `bun:"table:eventsub_subscriptions"`
 
-	ID            string    `bun:"id,pk"`
-	Type          string    `bun:"type,notnull"`
-	Version       string    `bun:"version,notnull"`
-	BroadcasterID string    `bun:"broadcaster_id,notnull"`
-	Condition     string    `bun:"condition,notnull"` // JSON object
-	Status        string    `bun:"status,notnull"`    // Twitch's status: enabled, or the revocation reason
-	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+	ID            string     `bun:"id,pk"`
+	Type          string     `bun:"type,notnull"`
+	Version       string     `bun:"version,notnull"`
+	BroadcasterID string     `bun:"broadcaster_id,notnull"`
+	Condition     string     `bun:"condition,notnull"` // JSON object
+	Status        string     `bun:"status,notnull"`    // Twitch's status: enabled, or the revocation reason
+	LastError     string     `bun:"last_error,notnull"`
+	CreatedAt     *time.Time `bun:"created_at"`
+	UpdatedAt     time.Time  `bun:"updated_at,notnull"`
 }
 
 // SaveSubscription inserts or replaces the subscription's row.
@@ -29,6 +31,7 @@ func (s *Store) SaveSubscription(ctx context.Context, sub *Subscription) error {
 		On("CONFLICT (id) DO UPDATE").
 		Set("type = EXCLUDED.type, version = EXCLUDED.version, broadcaster_id = EXCLUDED.broadcaster_id").
 		Set("condition = EXCLUDED.condition, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at").
+		Set("last_error = EXCLUDED.last_error, created_at = COALESCE(EXCLUDED.created_at, ?TableAlias.created_at)").
 		Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("store: save subscription %s: %w", sub.ID, err)
@@ -51,4 +54,31 @@ func notFound(err error, format string, args ...any) error {
 		err = ErrNotFound
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// SubscriptionsOf lists a broadcaster's subscriptions ("" lists app-level ones), by type.
+func (s *Store) SubscriptionsOf(ctx context.Context, broadcasterID string) ([]Subscription, error) {
+	var subs []Subscription
+	err := s.db.NewSelect().Model(&subs).Where("broadcaster_id = ?", broadcasterID).OrderExpr("type ASC, updated_at DESC").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: subscriptions of %s: %w", broadcasterID, err)
+	}
+	return subs, nil
+}
+
+// AllSubscriptions lists every known subscription.
+func (s *Store) AllSubscriptions(ctx context.Context) ([]Subscription, error) {
+	var subs []Subscription
+	if err := s.db.NewSelect().Model(&subs).OrderExpr("broadcaster_id, type").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: list subscriptions: %w", err)
+	}
+	return subs, nil
+}
+
+// DeleteSubscription forgets a subscription; a missing one is not an error.
+func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
+	if _, err := s.db.NewDelete().Model((*Subscription)(nil)).Where("id = ?", id).Exec(ctx); err != nil {
+		return fmt.Errorf("store: delete subscription %s: %w", id, err)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
+	"github.com/twitch-event-viewer/tev/app/tokenbox"
 )
 
 const sessionCookie = "tev_session"
@@ -205,7 +206,8 @@ func TestDemoOffWithTwitchCredentials(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		e := newEnv(t, db, withVar("TWITCH_CLIENT_ID", "abcdefghijklmnopqrstuvwxyz0123"),
 			withVar("TWITCH_CLIENT_SECRET", "0123456789abcdefghijklmnopqrst"),
-			withVar("SESSION_SECRET", "a-session-secret-of-at-least-32-characters"))
+			withVar("SESSION_SECRET", "a-session-secret-of-at-least-32-characters"),
+			withVar("TOKEN_KEY", tokenbox.NewKey()))
 		b := e.browser()
 		d := b.page("/")
 		if d.Find(`[data-testid=demo-sign-in]`).Length() != 0 || d.Find(`[data-testid=twitch-sign-in-pending]`).Length() != 1 {

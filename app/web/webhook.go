@@ -70,7 +70,10 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
 		MessageID: c.GetHeader(eventsub.HeaderMessageID), SubscriptionID: msg.Subscription.ID,
 		Type: msg.Subscription.Type, Version: msg.Subscription.Version, BroadcasterID: facts.BroadcasterID,
 		UserID: facts.UserID, UserLogin: facts.UserLogin, UserName: facts.UserName,
-		OccurredAt: occurred, ReceivedAt: now, Payload: string(msg.Event),
+		OccurredAt: occurred, ReceivedAt: now, Payload: string(msg.Event), Source: store.SourceWebhook,
+	}
+	if ev.Type == eventsub.ChannelFollow {
+		ev.DedupeKey = store.FollowKey(ev.UserID, ev.OccurredAt) // also fetched with the follower history
 	}
 	inserted, err := s.feed.Record(c.Request.Context(), ev)
 	if err != nil {
