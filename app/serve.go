@@ -13,11 +13,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
+	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
+	"github.com/twitch-event-viewer/tev/app/twitch"
 	"github.com/twitch-event-viewer/tev/app/web"
 )
+
+// reconcileEvery is how often EventSub subscriptions are compared with Twitch's list.
+const reconcileEvery = 15 * time.Minute
 
 // shutdownGrace is how long in-flight requests (webhooks being stored) get to finish.
 const shutdownGrace = 20 * time.Second
@@ -37,7 +43,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	defer st.Close()
 
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: hub.New(256), Logger: log})
+	h := hub.New(256)
+	rec := feed.New(st, h, web.RenderLiveRow, log)
+	var acc *accounts.Service
+	if !cfg.Demo() {
+		acc = newAccounts(cfg, st, rec, log)
+		if err := acc.Reseal(ctx); err != nil {
+			return fmt.Errorf("TOKEN_KEY: %w", err)
+		}
+		web.ConfigureGoth(cfg)
+	}
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: acc, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -63,6 +79,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	cleanCtx, stopCleaning := context.WithCancel(ctx)
 	defer stopCleaning()
 	go cleanSessions(cleanCtx, st, log)
+	if acc != nil {
+		go acc.Run(cleanCtx, reconcileEvery)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	select {
@@ -118,4 +137,12 @@ func cleanSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// newAccounts wires the Twitch client and the account service.
+func newAccounts(cfg config.Config, st *store.Store, rec *feed.Recorder, log *slog.Logger) *accounts.Service {
+	tw := twitch.New(twitch.Config{ClientID: cfg.TwitchClientID, ClientSecret: cfg.TwitchSecret,
+		AuthURL: cfg.TwitchAuthURL.String(), APIURL: cfg.TwitchAPIURL.String()})
+	return accounts.New(accounts.Options{Store: st, Twitch: tw, Box: cfg.TokenBox, Feed: rec, Logger: log,
+		Callback: cfg.PublicURL.String() + "/webhooks/twitch", Secret: cfg.EventSubSecret, ClientID: cfg.TwitchClientID})
 }

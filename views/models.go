@@ -53,12 +53,34 @@ type Dashboard struct {
 	ExportURL     string
 	CallbackURL   string
 	Demo          bool
+	Status        *AccountStatus // nil for the demo streamer
+}
+
+// AccountStatus is the health of a Twitch-connected account, with a way to fix each problem.
+type AccountStatus struct {
+	NeedsReconnect   bool
+	Reason           string
+	PublicURLWarning string // why Twitch cannot reach the callback, or ""
+	Subscriptions    []SubscriptionStatus
+	CanResubscribe   bool // some subscription is not live
+	HistoryComplete  bool
+}
+
+// SubscriptionStatus is one EventSub subscription on the status panel.
+type SubscriptionStatus struct {
+	Type      string
+	Status    string // Twitch's word: enabled, webhook_callback_verification_pending, authorization_revoked…
+	Label     string // the same for people
+	Live      bool
+	LastError string
+	LastEvent string // "" when none yet
 }
 
 // Landing is the signed-out home page.
 type Landing struct {
 	Page
 	Demo              bool
+	TwitchSignIn      bool
 	DemoBroadcasterID string
 }
 

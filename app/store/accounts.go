@@ -131,3 +131,13 @@ func (s *Store) DeleteAccount(ctx context.Context, broadcasterID string) error {
 	}
 	return nil
 }
+
+// ResealTokens replaces the sealed tokens with the same tokens sealed under the current key.
+func (s *Store) ResealTokens(ctx context.Context, broadcasterID, access, refresh string) error {
+	_, err := s.db.NewUpdate().Model((*Account)(nil)).Set("access_token = ?, refresh_token = ?", access, refresh).
+		Where("broadcaster_id = ?", broadcasterID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: reseal tokens of %s: %w", broadcasterID, err)
+	}
+	return nil
+}

@@ -140,3 +140,29 @@ func TestFollowSeenTwiceIsOneRow(t *testing.T) {
 		}
 	})
 }
+
+// The challenge can be answered before the create call returns: enabled is never undone by the
+// late "pending", while real changes (a revocation) still apply.
+func TestSubscriptionEnabledIsNotDowngraded(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		now := time.Now().UTC()
+		sub := &store.Subscription{ID: "s1", Type: "channel.follow", Version: "2", BroadcasterID: "1", Condition: "{}", Status: "enabled", UpdatedAt: now}
+		if err := s.SaveSubscription(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range []struct{ save, want string }{
+			{"webhook_callback_verification_pending", "enabled"},
+			{"authorization_revoked", "authorization_revoked"},
+			{"webhook_callback_verification_pending", "webhook_callback_verification_pending"},
+		} {
+			sub.Status = step.save
+			if err := s.SaveSubscription(ctx, sub); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.SubscriptionByID(ctx, "s1"); got.Status != step.want {
+				t.Fatalf("after saving %s: status %s, want %s", step.save, got.Status, step.want)
+			}
+		}
+	})
+}

@@ -30,7 +30,10 @@ func (s *Store) SaveSubscription(ctx context.Context, sub *Subscription) error {
 	_, err := s.db.NewInsert().Model(sub).
 		On("CONFLICT (id) DO UPDATE").
 		Set("type = EXCLUDED.type, version = EXCLUDED.version, broadcaster_id = EXCLUDED.broadcaster_id").
-		Set("condition = EXCLUDED.condition, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at").
+		Set("condition = EXCLUDED.condition, updated_at = EXCLUDED.updated_at").
+		// A challenge answered before CreateSubscription returned enables the row first; the late
+		// "pending" from the create response must not undo that.
+		Set("status = CASE WHEN ?TableAlias.status = 'enabled' AND EXCLUDED.status = 'webhook_callback_verification_pending' THEN ?TableAlias.status ELSE EXCLUDED.status END").
 		Set("last_error = EXCLUDED.last_error, created_at = COALESCE(EXCLUDED.created_at, ?TableAlias.created_at)").
 		Exec(ctx)
 	if err != nil {

@@ -17,7 +17,7 @@ func (s *Server) landing(c *gin.Context) error {
 		return nil
 	}
 	return s.render(c, http.StatusOK, views.LandingPage(views.Landing{
-		Page: s.page(c, "Welcome"), Demo: s.cfg.Demo(), DemoBroadcasterID: s.cfg.DemoBroadcasterID,
+		Page: s.page(c, "Welcome"), Demo: s.cfg.Demo(), TwitchSignIn: s.accounts != nil, DemoBroadcasterID: s.cfg.DemoBroadcasterID,
 	}), nil)
 }
 

@@ -36,8 +36,8 @@ func renderString(ctx context.Context, comp templ.Component) (string, error) {
 	return b.String(), nil
 }
 
-// renderLiveRow is the feed's renderer: once per new event, whatever the number of viewers.
-func (s *Server) renderLiveRow(ctx context.Context, ev store.Event) (string, error) {
+// RenderLiveRow is the feed's renderer: once per new event, whatever the number of viewers.
+func RenderLiveRow(ctx context.Context, ev store.Event) (string, error) {
 	return renderString(ctx, views.EventRowItem(liveRow(ev)))
 }
 

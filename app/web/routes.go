@@ -18,6 +18,8 @@ func (s *Server) routes() {
 	people.GET("/", s.handle(s.landing))
 	people.POST("/auth/demo", s.handle(s.demoSignIn))
 	people.POST("/auth/logout", s.handle(s.logout))
+	people.GET("/auth/twitch", s.handle(s.twitchSignIn))
+	people.GET("/auth/twitch/callback", s.handle(s.twitchCallback))
 
 	dash := people.Group("/dashboard", s.requireSession)
 	dash.GET("", s.handle(s.dashboard))
@@ -25,4 +27,7 @@ func (s *Server) routes() {
 	dash.GET("/stream", s.handle(s.dashboardStream))
 	dash.GET("/export.csv", s.handle(s.dashboardExport))
 	dash.POST("/test-follow", s.handle(s.dashboardTestFollow))
+	dash.POST("/resubscribe", s.handle(s.dashboardResubscribe))
+	dash.POST("/history", s.handle(s.dashboardHistory))
+	dash.POST("/account/delete", s.handle(s.dashboardDeleteAccount))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
@@ -24,6 +25,8 @@ type Options struct {
 	Config    config.Config
 	Store     *store.Store
 	Hub       *hub.Hub
+	Feed      *feed.Recorder    // nil: one is made over Store and Hub
+	Accounts  *accounts.Service // nil in demo mode
 	Logger    *slog.Logger
 	Heartbeat time.Duration    // SSE comment interval; default 15s (proxies close idle streams at 30-60s)
 	Now       func() time.Time // for tests of the replay window
@@ -35,6 +38,7 @@ type Server struct {
 	store     *store.Store
 	hub       *hub.Hub
 	feed      *feed.Recorder
+	accounts  *accounts.Service
 	assets    *assets.Catalog
 	log       *slog.Logger
 	heartbeat time.Duration
@@ -52,7 +56,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg: o.Config, store: o.Store, hub: o.Hub, assets: cat, log: o.Logger,
+		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, assets: cat, log: o.Logger,
 		heartbeat: o.Heartbeat, now: o.Now, closing: make(chan struct{}),
 	}
 	if s.heartbeat == 0 {
@@ -61,7 +65,9 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.feed = feed.New(o.Store, o.Hub, s.renderLiveRow, o.Logger)
+	if s.feed == nil {
+		s.feed = feed.New(o.Store, o.Hub, RenderLiveRow, o.Logger)
+	}
 	s.router = gin.New()
 	s.router.ContextWithFallback = true // c.Done/c.Value follow the request's context
 	s.routes()

@@ -44,6 +44,11 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 	case eventsub.TypeVerification:
 		s.log.Info("webhook challenge answered", slog.String("subscription_id", msg.Subscription.ID),
 			slog.String("type", msg.Subscription.Type))
+		if s.accounts != nil {
+			if err := s.accounts.Verified(c.Request.Context(), msg.Subscription); err != nil {
+				s.log.Warn("record verified subscription", "subscription_id", msg.Subscription.ID, "err", err)
+			}
+		}
 		c.Data(http.StatusOK, "text/plain", []byte(msg.Challenge))
 		return nil
 	case eventsub.TypeRevocation:
@@ -82,6 +87,13 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
 	}
 	s.log.Info("webhook notification", slog.String("message_id", ev.MessageID), slog.String("type", ev.Type),
 		slog.String("broadcaster_id", ev.BroadcasterID), slog.Int64("event_id", ev.ID), slog.Bool("duplicate", !inserted))
+	if ev.Type == eventsub.UserAuthorizationRevoke && s.accounts != nil {
+		// The streamer disconnected the app at Twitch: forget them. A failure answers 503 so that
+		// Twitch sends the message again (the event itself is stored already and not duplicated).
+		if err := s.accounts.Revoked(c.Request.Context(), ev.BroadcasterID); err != nil {
+			return unavailable("account clean-up failed; retry later", err)
+		}
+	}
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -1,0 +1,300 @@
+// Package accounts looks after the streamers who signed in with Twitch: their sealed tokens
+// (refreshed before they expire, validated hourly), their EventSub subscriptions and their
+// follower history. Every failure ends up on the account or subscription row, where the
+// dashboard shows it with the way to fix it.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twitch-event-viewer/tev/app/feed"
+	"github.com/twitch-event-viewer/tev/app/store"
+	"github.com/twitch-event-viewer/tev/app/tokenbox"
+	"github.com/twitch-event-viewer/tev/app/twitch"
+)
+
+// ErrNeedsReconnect means Twitch no longer honours the streamer's tokens: they must sign in again.
+var ErrNeedsReconnect = errors.New("accounts: Twitch authorization is gone; reconnect Twitch")
+
+// Scopes are asked for at sign-in: what the enabled event types need.
+var Scopes = []string{"moderator:read:followers"}
+
+// refreshAhead refreshes an access token this long before Twitch says it expires.
+const refreshAhead = 5 * time.Minute
+
+// Service manages accounts. It is safe for concurrent use.
+type Service struct {
+	store    *store.Store
+	twitch   *twitch.Client
+	box      *tokenbox.Box
+	feed     *feed.Recorder
+	log      *slog.Logger
+	now      func() time.Time
+	callback string // the EventSub webhook callback, PUBLIC_URL + /webhooks/twitch
+	secret   string // the EventSub secret
+	clientID string
+}
+
+// Options are the Service's dependencies.
+type Options struct {
+	Store    *store.Store
+	Twitch   *twitch.Client
+	Box      *tokenbox.Box
+	Feed     *feed.Recorder
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Callback string
+	Secret   string
+	ClientID string
+}
+
+// New makes a Service.
+func New(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{store: o.Store, twitch: o.Twitch, box: o.Box, feed: o.Feed, log: o.Logger, now: o.Now,
+		callback: o.Callback, secret: o.Secret, clientID: o.ClientID}
+}
+
+// Grant is what a completed sign-in hands over.
+type Grant struct {
+	UserID, Login, DisplayName, ProfileImageURL string
+	AccessToken, RefreshToken                   string
+	Expiry                                      time.Time
+	Scopes                                      []string
+}
+
+// ErrMissingScopes means the streamer did not grant every permission the app asked for.
+var ErrMissingScopes = errors.New("accounts: the Twitch sign-in lacks permissions the app needs")
+
+// SignIn stores the streamer's account with their tokens sealed, healthy again if it was not.
+// Without Scopes in the grant, it asks Twitch (validate) which scopes the token carries.
+func (s *Service) SignIn(ctx context.Context, g Grant) (*store.Account, error) {
+	if g.Scopes == nil {
+		v, err := s.twitch.Validate(ctx, g.AccessToken)
+		if err != nil {
+			return nil, fmt.Errorf("accounts: validate new sign-in: %w", err)
+		}
+		if v.UserID != g.UserID {
+			return nil, fmt.Errorf("accounts: token belongs to user %s, not %s", v.UserID, g.UserID)
+		}
+		g.Scopes = v.Scopes
+	}
+	if missing := missingScopes(g.Scopes); len(missing) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrMissingScopes, strings.Join(missing, ", "))
+	}
+	now := s.now().UTC()
+	a := &store.Account{
+		BroadcasterID: g.UserID, Login: g.Login, DisplayName: g.DisplayName, ProfileImageURL: g.ProfileImageURL,
+		AccessToken:  s.box.Seal(g.AccessToken, adAccess(g.UserID)),
+		RefreshToken: s.box.Seal(g.RefreshToken, adRefresh(g.UserID)),
+		Scopes:       strings.Join(g.Scopes, " "), Status: store.AccountOK,
+		ValidatedAt: &now, CreatedAt: now, UpdatedAt: now,
+	}
+	if !g.Expiry.IsZero() {
+		exp := g.Expiry.UTC()
+		a.TokenExpiresAt = &exp
+	}
+	if err := s.store.SaveAccount(ctx, a); err != nil {
+		return nil, err
+	}
+	s.log.Info("signed in", "broadcaster_id", a.BroadcasterID, "login", a.Login, "method", "twitch")
+	return a, nil
+}
+
+// Setup makes a freshly signed-in account complete: its subscriptions exist and its newest
+// followers are stored. Failures are recorded for the dashboard, and returned.
+func (s *Service) Setup(ctx context.Context, broadcasterID string) error {
+	subErr := s.EnsureSubscriptions(ctx, broadcasterID)
+	_, histErr := s.SyncHistory(ctx, broadcasterID)
+	return errors.Join(subErr, histErr)
+}
+
+// withUserToken calls fn with the streamer's access token, refreshing it first when it is about
+// to expire, and once more when Twitch answers 401. A refused refresh marks the account as
+// needing reconnection.
+func (s *Service) withUserToken(ctx context.Context, broadcasterID string, fn func(token string) error) error {
+	a, err := s.store.AccountByID(ctx, broadcasterID)
+	if err != nil {
+		return err
+	}
+	if a.Status == store.AccountNeedsReconnect {
+		return ErrNeedsReconnect
+	}
+	token, err := s.box.Open(a.AccessToken, adAccess(broadcasterID))
+	if err != nil {
+		return fmt.Errorf("accounts: open access token of %s: %w", broadcasterID, err)
+	}
+	if a.TokenExpiresAt != nil && s.now().Add(refreshAhead).After(*a.TokenExpiresAt) {
+		if token, err = s.refresh(ctx, a); err != nil {
+			return err
+		}
+	}
+	err = fn(token)
+	if !errors.Is(err, twitch.ErrUnauthorized) {
+		return err
+	}
+	if token, err = s.refresh(ctx, a); err != nil {
+		return err
+	}
+	return fn(token)
+}
+
+// refresh trades the refresh token for new tokens and stores both: Twitch rotates refresh tokens.
+func (s *Service) refresh(ctx context.Context, a *store.Account) (string, error) {
+	rt, err := s.box.Open(a.RefreshToken, adRefresh(a.BroadcasterID))
+	if err != nil {
+		return "", fmt.Errorf("accounts: open refresh token of %s: %w", a.BroadcasterID, err)
+	}
+	tok, err := s.twitch.Refresh(ctx, rt)
+	if errors.Is(err, twitch.ErrTokenRevoked) {
+		return "", s.needsReconnect(ctx, a.BroadcasterID, "Twitch refused to refresh the sign-in (the app's access was revoked or expired)")
+	}
+	if err != nil {
+		return "", fmt.Errorf("accounts: refresh tokens of %s: %w", a.BroadcasterID, err)
+	}
+	var exp *time.Time
+	if !tok.Expiry.IsZero() {
+		e := tok.Expiry.UTC()
+		exp = &e
+	}
+	refresh := tok.RefreshToken
+	if refresh == "" {
+		refresh = rt
+	}
+	scopes := a.Scopes
+	if len(tok.Scopes) > 0 {
+		scopes = strings.Join(tok.Scopes, " ")
+	}
+	err = s.store.SaveTokens(ctx, a.BroadcasterID, s.box.Seal(tok.AccessToken, adAccess(a.BroadcasterID)),
+		s.box.Seal(refresh, adRefresh(a.BroadcasterID)), exp, scopes, s.now().UTC())
+	if err != nil {
+		return "", err
+	}
+	a.TokenExpiresAt, a.Scopes = exp, scopes
+	s.log.Info("twitch tokens refreshed", "broadcaster_id", a.BroadcasterID)
+	return tok.AccessToken, nil
+}
+
+func (s *Service) needsReconnect(ctx context.Context, broadcasterID, reason string) error {
+	if err := s.store.SetAccountStatus(ctx, broadcasterID, store.AccountNeedsReconnect, reason, s.now().UTC()); err != nil {
+		return err
+	}
+	s.log.Warn("twitch account needs reconnecting", "broadcaster_id", broadcasterID, "reason", reason)
+	return ErrNeedsReconnect
+}
+
+// ValidateAll checks every healthy account's token with Twitch, as Twitch asks of apps that keep
+// sessions: at start-up and hourly. Dead tokens are refreshed, or the account marked.
+func (s *Service) ValidateAll(ctx context.Context) error {
+	accounts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := range accounts {
+		if err := s.validate(ctx, &accounts[i]); err != nil && !errors.Is(err, ErrNeedsReconnect) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) validate(ctx context.Context, a *store.Account) error {
+	if a.Status != store.AccountOK {
+		return nil
+	}
+	var v twitch.Validation
+	err := s.withUserToken(ctx, a.BroadcasterID, func(token string) error {
+		var err error
+		v, err = s.twitch.Validate(ctx, token)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if missing := missingScopes(v.Scopes); len(missing) > 0 {
+		return s.needsReconnect(ctx, a.BroadcasterID, "the Twitch sign-in lacks the permission "+strings.Join(missing, ", "))
+	}
+	return s.store.MarkValidated(ctx, a.BroadcasterID, s.now().UTC())
+}
+
+// Run validates at once and then hourly, and reconciles subscriptions every interval, until ctx ends.
+func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
+	s.tick(ctx)
+	validate := time.NewTicker(time.Hour)
+	defer validate.Stop()
+	reconcile := time.NewTicker(reconcileEvery)
+	defer reconcile.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-validate.C:
+			if err := s.ValidateAll(ctx); err != nil {
+				s.log.Warn("validate twitch tokens", "err", err)
+			}
+		case <-reconcile.C:
+			if err := s.Reconcile(ctx); err != nil {
+				s.log.Warn("reconcile eventsub subscriptions", "err", err)
+			}
+		}
+	}
+}
+
+func (s *Service) tick(ctx context.Context) {
+	if err := s.ValidateAll(ctx); err != nil {
+		s.log.Warn("validate twitch tokens", "err", err)
+	}
+	if err := s.Reconcile(ctx); err != nil {
+		s.log.Warn("reconcile eventsub subscriptions", "err", err)
+	}
+}
+
+func missingScopes(have []string) []string {
+	var missing []string
+	for _, want := range Scopes {
+		if !slices.Contains(have, want) {
+			missing = append(missing, want)
+		}
+	}
+	return missing
+}
+
+func adAccess(id string) string  { return "access:" + id }
+func adRefresh(id string) string { return "refresh:" + id }
+
+// Reseal seals again, under the current TOKEN_KEY, every token sealed under a previous key, so
+// the previous key can be dropped from TOKEN_KEY afterwards. It runs at start-up.
+func (s *Service) Reseal(ctx context.Context) error {
+	accounts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range accounts {
+		if !s.box.Stale(a.AccessToken) && !s.box.Stale(a.RefreshToken) {
+			continue
+		}
+		access, err := s.box.Open(a.AccessToken, adAccess(a.BroadcasterID))
+		if err != nil {
+			return fmt.Errorf("accounts: reseal %s: %w (is the previous key still in TOKEN_KEY?)", a.BroadcasterID, err)
+		}
+		refresh, err := s.box.Open(a.RefreshToken, adRefresh(a.BroadcasterID))
+		if err != nil {
+			return fmt.Errorf("accounts: reseal %s: %w (is the previous key still in TOKEN_KEY?)", a.BroadcasterID, err)
+		}
+		err = s.store.ResealTokens(ctx, a.BroadcasterID, s.box.Seal(access, adAccess(a.BroadcasterID)), s.box.Seal(refresh, adRefresh(a.BroadcasterID)))
+		if err != nil {
+			return err
+		}
+		s.log.Info("tokens sealed under the current TOKEN_KEY", "broadcaster_id", a.BroadcasterID)
+	}
+	return nil
+}

@@ -1,0 +1,227 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/store"
+	"github.com/twitch-event-viewer/tev/app/twitch"
+)
+
+// Statuses of a subscription that delivers, or soon will.
+const (
+	statusEnabled = "enabled"
+	statusPending = "webhook_callback_verification_pending"
+	statusError   = "error" // our own: creating it failed; LastError says why
+)
+
+// wanted is one subscription an account needs.
+type wanted struct {
+	Type, Version string
+	Condition     map[string]string
+}
+
+// appWanted is the app's own subscription: Twitch tells us when a streamer disconnects the app.
+func (s *Service) appWanted() wanted {
+	return wanted{Type: eventsub.UserAuthorizationRevoke, Version: "1", Condition: map[string]string{"client_id": s.clientID}}
+}
+
+func wantedFor(broadcasterID string) []wanted {
+	return []wanted{{Type: eventsub.ChannelFollow, Version: "2",
+		Condition: map[string]string{"broadcaster_user_id": broadcasterID, "moderator_user_id": broadcasterID}}}
+}
+
+// EnsureSubscriptions creates the account's subscriptions that do not exist yet, adopting any
+// that Twitch already has (409). Each outcome is saved for the status panel.
+func (s *Service) EnsureSubscriptions(ctx context.Context, broadcasterID string) error {
+	var errs []error
+	for _, w := range wantedFor(broadcasterID) {
+		if err := s.ensure(ctx, broadcasterID, w); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) ensure(ctx context.Context, broadcasterID string, w wanted) error {
+	sub, err := s.twitch.CreateSubscription(ctx, twitch.CreateSubscription{
+		Type: w.Type, Version: w.Version, Condition: w.Condition, Callback: s.callback, Secret: s.secret})
+	if errors.Is(err, twitch.ErrConflict) {
+		existing, findErr := s.find(ctx, broadcasterID, w)
+		if findErr != nil {
+			return findErr
+		}
+		s.log.Info("eventsub subscription adopted", "broadcaster_id", broadcasterID, "type", w.Type, "subscription_id", existing.ID)
+		return s.saveRemote(ctx, broadcasterID, existing, "")
+	}
+	if err != nil {
+		s.log.Warn("eventsub subscription not created", "broadcaster_id", broadcasterID, "type", w.Type, "err", err)
+		return errors.Join(err, s.saveFailure(ctx, broadcasterID, w, err))
+	}
+	s.log.Info("eventsub subscription created", "broadcaster_id", broadcasterID, "type", w.Type, "subscription_id", sub.ID, "status", sub.Status)
+	if err := s.store.DeleteSubscription(ctx, failedID(broadcasterID, w)); err != nil {
+		return err
+	}
+	return s.saveRemote(ctx, broadcasterID, sub, "")
+}
+
+// find looks up the subscription Twitch has for w.
+func (s *Service) find(ctx context.Context, broadcasterID string, w wanted) (eventsub.Subscription, error) {
+	subs, err := s.twitch.ListSubscriptions(ctx, twitch.SubscriptionFilter{UserID: broadcasterID})
+	if err != nil {
+		return eventsub.Subscription{}, err
+	}
+	for _, sub := range subs {
+		if sub.Type == w.Type && sub.Version == w.Version && maps.Equal(sub.Condition, w.Condition) {
+			return sub, nil
+		}
+	}
+	return eventsub.Subscription{}, fmt.Errorf("accounts: Twitch reports a %s subscription for %s exists but does not list it", w.Type, broadcasterID)
+}
+
+func (s *Service) saveRemote(ctx context.Context, broadcasterID string, sub eventsub.Subscription, lastError string) error {
+	cond, _ := json.Marshal(sub.Condition)
+	created := sub.CreatedAt.UTC()
+	return s.store.SaveSubscription(ctx, &store.Subscription{ID: sub.ID, Type: sub.Type, Version: sub.Version,
+		BroadcasterID: broadcasterID, Condition: string(cond), Status: sub.Status, LastError: lastError,
+		CreatedAt: &created, UpdatedAt: s.now().UTC()})
+}
+
+// saveFailure keeps a row for a subscription that could not be created, keyed by what it is for,
+// so the panel can show the error and offer to try again.
+func (s *Service) saveFailure(ctx context.Context, broadcasterID string, w wanted, cause error) error {
+	cond, _ := json.Marshal(w.Condition)
+	return s.store.SaveSubscription(ctx, &store.Subscription{ID: failedID(broadcasterID, w), Type: w.Type, Version: w.Version,
+		BroadcasterID: broadcasterID, Condition: string(cond), Status: statusError, LastError: cause.Error(),
+		UpdatedAt: s.now().UTC()})
+}
+
+func failedID(broadcasterID string, w wanted) string {
+	return "failed:" + broadcasterID + ":" + w.Type + ":" + w.Version
+}
+
+// Resubscribe replaces an account's subscriptions that are not live: deletes them at Twitch
+// (when Twitch still has them) and creates them again.
+func (s *Service) Resubscribe(ctx context.Context, broadcasterID string) error {
+	rows, err := s.store.SubscriptionsOf(ctx, broadcasterID)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if live(row.Status) {
+			continue
+		}
+		if err := s.forget(ctx, row); err != nil {
+			return err
+		}
+	}
+	return s.EnsureSubscriptions(ctx, broadcasterID)
+}
+
+// forget deletes a subscription at Twitch (a 404 means it is gone already) and locally.
+func (s *Service) forget(ctx context.Context, row store.Subscription) error {
+	if row.Status != statusError {
+		if err := s.twitch.DeleteSubscription(ctx, row.ID); err != nil && !errors.Is(err, twitch.ErrNotFound) {
+			return err
+		}
+	}
+	return s.store.DeleteSubscription(ctx, row.ID)
+}
+
+// Reconcile makes Twitch and our table agree, at start-up and periodically: subscriptions of
+// accounts that are missing or failed are recreated, and ours that belong to no account deleted.
+func (s *Service) Reconcile(ctx context.Context) error {
+	remote, err := s.twitch.ListSubscriptions(ctx, twitch.SubscriptionFilter{})
+	if err != nil {
+		return err
+	}
+	accounts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	owners := map[string]bool{}
+	for _, a := range accounts {
+		owners[a.BroadcasterID] = true
+	}
+	have := map[string]eventsub.Subscription{} // key: type/version/condition
+	var errs []error
+	for _, sub := range remote {
+		if sub.Transport.Callback != s.callback {
+			continue // another deployment's: not ours to judge
+		}
+		owner := sub.Condition["broadcaster_user_id"]
+		if sub.Type == eventsub.UserAuthorizationRevoke && sub.Condition["client_id"] == s.clientID {
+			owner, owners[""] = "", true // the app's own
+		}
+		switch {
+		case !owners[owner]:
+			s.log.Info("eventsub subscription without an account deleted", "subscription_id", sub.ID, "type", sub.Type)
+			errs = append(errs, s.forget(ctx, store.Subscription{ID: sub.ID, Status: sub.Status}))
+		case !live(sub.Status):
+			// failed or revoked: delete it so that it can be created again below
+			errs = append(errs, s.forget(ctx, store.Subscription{ID: sub.ID, Status: sub.Status}))
+		default:
+			have[key(sub.Type, sub.Version, sub.Condition)] = sub
+			errs = append(errs, s.saveRemote(ctx, owner, sub, ""))
+		}
+	}
+	errs = append(errs, s.forgetVanished(ctx, remote))
+	if app := s.appWanted(); len(accounts) > 0 {
+		if _, ok := have[key(app.Type, app.Version, app.Condition)]; !ok {
+			errs = append(errs, s.ensure(ctx, "", app))
+		}
+	}
+	for _, a := range accounts {
+		if a.Status != store.AccountOK {
+			continue
+		}
+		for _, w := range wantedFor(a.BroadcasterID) {
+			if _, ok := have[key(w.Type, w.Version, w.Condition)]; !ok {
+				errs = append(errs, s.ensure(ctx, a.BroadcasterID, w))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Verified records that Twitch sent the challenge for one of our subscriptions (it was signed
+// with our secret) and that we answered it: Twitch enables it. The challenge can arrive before
+// CreateSubscription has returned, so the row may not exist yet; the store never turns an
+// enabled row back into a pending one.
+func (s *Service) Verified(ctx context.Context, sub eventsub.Subscription) error {
+	sub.Status = statusEnabled
+	owner := sub.Condition["broadcaster_user_id"]
+	return s.saveRemote(ctx, owner, sub, "")
+}
+
+func live(status string) bool { return status == statusEnabled || status == statusPending }
+
+func key(typ, version string, cond map[string]string) string {
+	b, _ := json.Marshal(cond) // map keys are sorted: a stable key
+	return typ + "/" + version + "/" + string(b)
+}
+
+// forgetVanished drops our rows of subscriptions that Twitch no longer has (deleted elsewhere,
+// or cleaned up after a revocation), so the panel shows what really exists.
+func (s *Service) forgetVanished(ctx context.Context, remote []eventsub.Subscription) error {
+	exists := map[string]bool{}
+	for _, sub := range remote {
+		exists[sub.ID] = true
+	}
+	rows, err := s.store.AllSubscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if row.Status != statusError && !exists[row.ID] && live(row.Status) {
+			if err := s.store.DeleteSubscription(ctx, row.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
