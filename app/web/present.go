@@ -41,6 +41,9 @@ func presentEvent(ev store.Event) views.EventRow {
 	switch ev.Type {
 	case eventsub.ChannelFollow:
 		r.Kind, r.Icon, r.Action = "follow", "♥", "followed"
+		if ev.Source == store.SourceBackfill {
+			r.Detail = "From your follower history"
+		}
 	case eventsub.ChannelSubscribe:
 		r.Kind, r.Icon, r.Action = "sub", "★", "subscribed at "+tierName(p.Tier)
 		if p.IsGift {
