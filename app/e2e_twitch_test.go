@@ -23,11 +23,13 @@ func TestEndToEndWithTwitch(t *testing.T) {
 		fake.AddUser(twitchtest.User{ID: "4242", Login: "cozy_streamer", DisplayName: "CozyStreamer"})
 		fake.AddFollower("4242", twitchtest.User{ID: "1", Login: "early_bird", DisplayName: "Early_Bird"}, time.Now().Add(-48*time.Hour))
 		fake.AuthorizeAs("4242")
-		app := startApp(t, db,
+		env := []string{
 			"TWITCH_CLIENT_ID", fake.ClientID, "TWITCH_CLIENT_SECRET", fake.ClientSecret,
 			"TWITCH_AUTH_URL", fake.AuthURL, "TWITCH_API_URL", fake.APIURL,
 			"EVENTSUB_SECRET", "e2e-eventsub-secret", "SESSION_SECRET", strings.Repeat("s", 40),
-			"TOKEN_KEY", tokenbox.NewKey())
+			"TOKEN_KEY", tokenbox.NewKey(),
+		}
+		app := startApp(t, db, env...)
 
 		landing := getDoc(t, http.DefaultClient, app.URL+"/")
 		if landing.Find(`[data-testid=twitch-sign-in]`).Length() != 1 || landing.Find(`[data-testid=demo-sign-in]`).Length() != 0 {
@@ -72,6 +74,35 @@ func TestEndToEndWithTwitch(t *testing.T) {
 		}
 		if panel := getDoc(t, browser, app.URL+"/dashboard").Find(`[data-testid=subscription][data-status=enabled]`); panel.Length() != 1 {
 			t.Fatalf("status panel shows %d enabled subscriptions, want 1", panel.Length())
+		}
+
+		// Down for a while: a follow Twitch could not deliver is fetched from the history at start-up.
+		if err := app.stop(t); err != nil {
+			t.Fatal(err)
+		}
+		fake.AddFollower("4242", twitchtest.User{ID: "3", Login: "while_down", DisplayName: "While_Down"}, time.Now())
+		// The new instance listens on another port, so its PUBLIC_URL differs: the subscription
+		// follows it to the new callback.
+		restarted := startApp(t, db, env...)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			users := dashboardUsers(t, browser, restarted.URL)
+			if len(users) == 3 && users[0] == "While_Down" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after the restart the dashboard shows %v, want While_Down first of 3", users)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		var callbacks []string
+		for _, s := range fake.Subscriptions() {
+			if s.Type == "channel.follow" {
+				callbacks = append(callbacks, s.Callback)
+			}
+		}
+		if len(callbacks) != 1 || callbacks[0] != restarted.URL+"/webhooks/twitch" {
+			t.Fatalf("follow subscriptions' callbacks after the move: %v, want only %s/webhooks/twitch", callbacks, restarted.URL)
 		}
 	})
 }

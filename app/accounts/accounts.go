@@ -249,12 +249,29 @@ func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
 	}
 }
 
+// tick is the start-up round: tokens checked, subscriptions reconciled, and the follows that
+// arrived while the app was down fetched from the follower history.
 func (s *Service) tick(ctx context.Context) {
 	if err := s.ValidateAll(ctx); err != nil {
 		s.log.Warn("validate twitch tokens", "err", err)
 	}
 	if err := s.Reconcile(ctx); err != nil {
 		s.log.Warn("reconcile eventsub subscriptions", "err", err)
+	}
+	accounts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		s.log.Warn("catch up follower history", "err", err)
+		return
+	}
+	for _, a := range accounts {
+		if a.Status != store.AccountOK {
+			continue
+		}
+		if n, err := s.SyncHistory(ctx, a.BroadcasterID); err != nil {
+			s.log.Warn("catch up follower history", "broadcaster_id", a.BroadcasterID, "err", err)
+		} else if n > 0 {
+			s.log.Info("follows missed while down fetched", "broadcaster_id", a.BroadcasterID, "count", n)
+		}
 	}
 }
 

@@ -48,12 +48,31 @@ func (s *Service) EnsureSubscriptions(ctx context.Context, broadcasterID string)
 }
 
 func (s *Service) ensure(ctx context.Context, broadcasterID string, w wanted) error {
+	return s.createOrAdopt(ctx, broadcasterID, w, true)
+}
+
+// create makes the subscription after an old one was removed: a conflict now is an error.
+func (s *Service) create(ctx context.Context, broadcasterID string, w wanted) error {
+	return s.createOrAdopt(ctx, broadcasterID, w, false)
+}
+
+func (s *Service) createOrAdopt(ctx context.Context, broadcasterID string, w wanted, adopt bool) error {
 	sub, err := s.twitch.CreateSubscription(ctx, twitch.CreateSubscription{
 		Type: w.Type, Version: w.Version, Condition: w.Condition, Callback: s.callback, Secret: s.secret})
-	if errors.Is(err, twitch.ErrConflict) {
+	if adopt && errors.Is(err, twitch.ErrConflict) {
 		existing, findErr := s.find(ctx, broadcasterID, w)
 		if findErr != nil {
 			return findErr
+		}
+		if existing.Transport.Callback != s.callback {
+			// PUBLIC_URL changed since it was made: move it to where the app now listens.
+			s.log.Info("eventsub subscription moved to the new callback", "broadcaster_id", broadcasterID,
+				"type", w.Type, "old_callback", existing.Transport.Callback)
+			if err := s.twitch.DeleteSubscription(ctx, existing.ID); err != nil && !errors.Is(err, twitch.ErrNotFound) {
+				return err
+			}
+			_ = s.store.DeleteSubscription(ctx, existing.ID)
+			return s.create(ctx, broadcasterID, w)
 		}
 		s.log.Info("eventsub subscription adopted", "broadcaster_id", broadcasterID, "type", w.Type, "subscription_id", existing.ID)
 		return s.saveRemote(ctx, broadcasterID, existing, "")
