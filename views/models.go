@@ -62,7 +62,8 @@ type AccountStatus struct {
 	Reason           string
 	PublicURLWarning string // why Twitch cannot reach the callback, or ""
 	Subscriptions    []SubscriptionStatus
-	CanResubscribe   bool // some subscription is not live
+	CanResubscribe   bool   // some subscription is not live
+	Summary          string // one line for the collapsed panel
 	HistoryComplete  bool
 }
 

@@ -46,6 +46,7 @@ func (s *Server) accountStatus(ctx context.Context, broadcasterID string) (*view
 	if len(subs) == 0 && !st.NeedsReconnect {
 		st.CanResubscribe = true
 	}
+	st.Summary = statusSummary(st)
 	return st, nil
 }
 
@@ -130,4 +131,23 @@ func (s *Server) dashboardDeleteAccount(c *gin.Context) error {
 	s.clearCookie(c, sessionCookie)
 	c.Redirect(http.StatusSeeOther, "/")
 	return nil
+}
+
+func statusSummary(st *views.AccountStatus) string {
+	live := 0
+	for _, sub := range st.Subscriptions {
+		if sub.Live {
+			live++
+		}
+	}
+	switch {
+	case st.NeedsReconnect:
+		return "disconnected"
+	case st.CanResubscribe:
+		return "needs attention"
+	case live < len(st.Subscriptions):
+		return "waiting for Twitch"
+	default:
+		return plural(live, "subscription", "subscriptions") + " live"
+	}
 }
