@@ -8,9 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/feed"
@@ -39,6 +41,10 @@ type Service struct {
 	callback string // the EventSub webhook callback, PUBLIC_URL + /webhooks/twitch
 	secret   string // the EventSub secret
 	clientID string
+
+	// One refresh at a time per account: Twitch rotates refresh tokens, so two callers spending
+	// the same one would see the second refused and the account wrongly marked. Striped.
+	refreshLocks [64]sync.Mutex
 }
 
 // Options are the Service's dependencies.
@@ -148,7 +154,26 @@ func (s *Service) withUserToken(ctx context.Context, broadcasterID string, fn fu
 }
 
 // refresh trades the refresh token for new tokens and stores both: Twitch rotates refresh tokens.
+// A caller that finds the tokens refreshed by another while it waited uses those instead.
 func (s *Service) refresh(ctx context.Context, a *store.Account) (string, error) {
+	l := s.refreshLock(a.BroadcasterID)
+	l.Lock()
+	defer l.Unlock()
+	cur, err := s.store.AccountByID(ctx, a.BroadcasterID)
+	if err != nil {
+		return "", err
+	}
+	if cur.Status == store.AccountNeedsReconnect {
+		return "", ErrNeedsReconnect
+	}
+	if cur.RefreshToken != a.RefreshToken { // sealed values differ whenever tokens were stored again
+		*a = *cur
+		token, err := s.box.Open(cur.AccessToken, adAccess(cur.BroadcasterID))
+		if err != nil {
+			return "", fmt.Errorf("accounts: open access token of %s: %w", cur.BroadcasterID, err)
+		}
+		return token, nil
+	}
 	rt, err := s.box.Open(a.RefreshToken, adRefresh(a.BroadcasterID))
 	if err != nil {
 		return "", fmt.Errorf("accounts: open refresh token of %s: %w", a.BroadcasterID, err)
@@ -173,14 +198,22 @@ func (s *Service) refresh(ctx context.Context, a *store.Account) (string, error)
 	if len(tok.Scopes) > 0 {
 		scopes = strings.Join(tok.Scopes, " ")
 	}
-	err = s.store.SaveTokens(ctx, a.BroadcasterID, s.box.Seal(tok.AccessToken, adAccess(a.BroadcasterID)),
-		s.box.Seal(refresh, adRefresh(a.BroadcasterID)), exp, scopes, s.now().UTC())
+	sealedAccess := s.box.Seal(tok.AccessToken, adAccess(a.BroadcasterID))
+	sealedRefresh := s.box.Seal(refresh, adRefresh(a.BroadcasterID))
+	err = s.store.SaveTokens(ctx, a.BroadcasterID, sealedAccess, sealedRefresh, exp, scopes, s.now().UTC())
 	if err != nil {
 		return "", err
 	}
-	a.TokenExpiresAt, a.Scopes = exp, scopes
+	// The old refresh token is spent: a second refresh in this call must use the new one.
+	a.AccessToken, a.RefreshToken, a.TokenExpiresAt, a.Scopes = sealedAccess, sealedRefresh, exp, scopes
 	s.log.Info("twitch tokens refreshed", "broadcaster_id", a.BroadcasterID)
 	return tok.AccessToken, nil
+}
+
+func (s *Service) refreshLock(broadcasterID string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(broadcasterID))
+	return &s.refreshLocks[h.Sum32()%uint32(len(s.refreshLocks))]
 }
 
 func (s *Service) needsReconnect(ctx context.Context, broadcasterID, reason string) error {

@@ -82,9 +82,6 @@ func (s *Service) createOrAdopt(ctx context.Context, broadcasterID string, w wan
 		return errors.Join(err, s.saveFailure(ctx, broadcasterID, w, err))
 	}
 	s.log.Info("eventsub subscription created", "broadcaster_id", broadcasterID, "type", w.Type, "subscription_id", sub.ID, "status", sub.Status)
-	if err := s.store.DeleteSubscription(ctx, failedID(broadcasterID, w)); err != nil {
-		return err
-	}
 	return s.saveRemote(ctx, broadcasterID, sub, "")
 }
 
@@ -102,12 +99,19 @@ func (s *Service) find(ctx context.Context, broadcasterID string, w wanted) (eve
 	return eventsub.Subscription{}, fmt.Errorf("accounts: Twitch reports a %s subscription for %s exists but does not list it", w.Type, broadcasterID)
 }
 
+// saveRemote records a subscription as Twitch has it. One that is live replaces the row of a
+// failed attempt to create it, however we learn of it (created, adopted, listed or verified):
+// a create can reach Twitch even when its answer does not reach us.
 func (s *Service) saveRemote(ctx context.Context, broadcasterID string, sub eventsub.Subscription, lastError string) error {
 	cond, _ := json.Marshal(sub.Condition)
 	created := sub.CreatedAt.UTC()
-	return s.store.SaveSubscription(ctx, &store.Subscription{ID: sub.ID, Type: sub.Type, Version: sub.Version,
+	err := s.store.SaveSubscription(ctx, &store.Subscription{ID: sub.ID, Type: sub.Type, Version: sub.Version,
 		BroadcasterID: broadcasterID, Condition: string(cond), Status: sub.Status, LastError: lastError,
 		CreatedAt: &created, UpdatedAt: s.now().UTC()})
+	if err != nil || !live(sub.Status) {
+		return err
+	}
+	return s.store.DeleteSubscription(ctx, failedID(broadcasterID, wanted{Type: sub.Type, Version: sub.Version}))
 }
 
 // saveFailure keeps a row for a subscription that could not be created, keyed by what it is for,
@@ -236,7 +240,7 @@ func (s *Service) forgetVanished(ctx context.Context, remote []eventsub.Subscrip
 		return err
 	}
 	for _, row := range rows {
-		if row.Status != statusError && !exists[row.ID] && live(row.Status) {
+		if row.Status != statusError && !exists[row.ID] {
 			if err := s.store.DeleteSubscription(ctx, row.ID); err != nil {
 				return err
 			}

@@ -82,6 +82,10 @@ func (s *Server) twitchSignIn(c *gin.Context) error {
 		return notFoundErr("Sign-in with Twitch is not configured (TWITCH_CLIENT_ID).")
 	}
 	req := gothic.GetContextWithProvider(c.Request, "twitch")
+	// gothic takes the OAuth state from ?state= when there is one. A link must not choose it, or
+	// a stranger who knows it could finish the sign-in with their own code (login CSRF): without
+	// a query gothic draws a random state.
+	req.URL = &url.URL{Path: req.URL.Path}
 	authURL, err := gothic.GetAuthURL(c.Writer, req)
 	if err != nil {
 		return err
