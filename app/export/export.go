@@ -41,7 +41,8 @@ type Record struct {
 var csvHeader = []string{"id", "message_id", "subscription_id", "type", "version", "broadcaster_id",
 	"user_id", "user_login", "user_name", "occurred_at", "received_at", "event"}
 
-// Write writes every stored event of broadcasterID to w in format (csv, or json: one array).
+// Write writes every stored event of broadcasterID to w in format (csv, or json: one array),
+// newest first by when they happened.
 func Write(ctx context.Context, w io.Writer, s *store.Store, broadcasterID, format string) error {
 	var enc encoder
 	switch format {
@@ -55,9 +56,9 @@ func Write(ctx context.Context, w io.Writer, s *store.Store, broadcasterID, form
 	if err := enc.begin(); err != nil {
 		return fmt.Errorf("export: write: %w", err)
 	}
-	var before int64
+	var after store.Cursor
 	for {
-		page, err := s.ListEvents(ctx, broadcasterID, before, pageSize)
+		page, err := s.Timeline(ctx, broadcasterID, after, pageSize)
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -69,7 +70,7 @@ func Write(ctx context.Context, w io.Writer, s *store.Store, broadcasterID, form
 		if len(page) < pageSize {
 			break
 		}
-		before = page[len(page)-1].ID
+		after = store.CursorOf(page[len(page)-1])
 	}
 	if err := enc.end(); err != nil {
 		return fmt.Errorf("export: write: %w", err)

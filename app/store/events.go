@@ -60,6 +60,9 @@ func (s *Store) InsertEvent(ctx context.Context, ev *Event) (bool, error) {
 		if ev.Source == "" {
 			ev.Source = SourceWebhook
 		}
+		// One precision and zone on both databases, so timeline cursors compare exactly.
+		ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Microsecond)
+		ev.ReceivedAt = ev.ReceivedAt.UTC().Truncate(time.Microsecond)
 		// No conflict target: either unique key (message id, or broadcaster + dedupe key) skips.
 		res, err := tx.NewInsert().Model(ev).On("CONFLICT DO NOTHING").Returning("id").Exec(ctx)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/export"
+	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
 
@@ -18,7 +19,7 @@ const pageSize = 50
 
 // dashboard is the streamer's live event list, newest first.
 func (s *Server) dashboard(c *gin.Context) error {
-	events, err := s.eventPage(c, 0)
+	events, err := s.eventPage(c, store.Cursor{})
 	if err != nil {
 		return err
 	}
@@ -34,13 +35,13 @@ func (s *Server) dashboard(c *gin.Context) error {
 	}), nil)
 }
 
-// dashboardEvents is the "older events" pager: the next page of rows below ?before=ID.
+// dashboardEvents is the "older events" pager: the next page of rows after ?before=CURSOR.
 func (s *Server) dashboardEvents(c *gin.Context) error {
-	before, err := strconv.ParseInt(c.Query("before"), 10, 64)
-	if err != nil || before <= 0 {
-		return badRequest("before must be a positive event id", err)
+	after, err := store.ParseCursor(c.Query("before"))
+	if err != nil {
+		return badRequest("before must be a position in the event list", err)
 	}
-	events, err := s.eventPage(c, before)
+	events, err := s.eventPage(c, after)
 	if err != nil {
 		return err
 	}
@@ -48,21 +49,27 @@ func (s *Server) dashboardEvents(c *gin.Context) error {
 	return s.renderPage(c, http.StatusOK, views.OlderEvents(events))
 }
 
-// eventPage loads one page of the signed-in streamer's events below before (0: the newest).
-func (s *Server) eventPage(c *gin.Context, before int64) (views.EventPage, error) {
-	evs, err := s.store.ListEvents(c.Request.Context(), sessionOf(c).BroadcasterID, before, pageSize+1)
+// eventPage loads one page of the signed-in streamer's timeline after the cursor (zero: the top).
+func (s *Server) eventPage(c *gin.Context, after store.Cursor) (views.EventPage, error) {
+	evs, err := s.store.Timeline(c.Request.Context(), sessionOf(c).BroadcasterID, after, pageSize+1)
 	if err != nil {
 		return views.EventPage{}, unavailable("Your events could not be loaded: the database is not answering.", err)
 	}
+	return pageOf(evs), nil
+}
+
+// pageOf turns up to pageSize+1 timeline events into a page of rows and, when there are more,
+// the pager's URL.
+func pageOf(evs []store.Event) views.EventPage {
 	var p views.EventPage
 	if len(evs) > pageSize {
 		evs = evs[:pageSize]
-		p.OlderURL = fmt.Sprintf("/dashboard/events?before=%d", evs[len(evs)-1].ID)
+		p.OlderURL = "/dashboard/events?before=" + store.CursorOf(evs[len(evs)-1]).String()
 	}
 	for _, ev := range evs {
 		p.Rows = append(p.Rows, presentEvent(ev))
 	}
-	return p, nil
+	return p
 }
 
 // dashboardExport downloads the signed-in streamer's events as CSV.

@@ -95,15 +95,13 @@ func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster string) (int64
 			return cursor, nil
 		}
 	}
-	events, err := s.eventPage(c, 0)
+	// The list is by time, the cursor by id: both from one snapshot, so that nothing stored in
+	// between is both in the list and sent again, or in neither.
+	evs, cursor, err := s.store.TimelineTop(ctx, broadcaster, pageSize+1)
 	if err != nil {
 		return 0, err
 	}
-	var cursor int64
-	if len(events.Rows) > 0 {
-		cursor = events.Rows[0].ID
-	}
-	html, err := renderString(ctx, views.EventList(events))
+	html, err := renderString(ctx, views.EventList(pageOf(evs)))
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,82 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Cursor is a position in a broadcaster's timeline (events by when they happened, newest
+// first): the event at which a page ended. The zero Cursor is the top.
+type Cursor struct {
+	At time.Time
+	ID int64
+}
+
+// CursorOf is the position of ev.
+func CursorOf(ev Event) Cursor { return Cursor{At: ev.OccurredAt, ID: ev.ID} }
+
+// String encodes the cursor for a URL.
+func (c Cursor) String() string {
+	return strconv.FormatInt(c.At.UnixMicro(), 10) + "." + strconv.FormatInt(c.ID, 10)
+}
+
+// ParseCursor reads a cursor written by String.
+func ParseCursor(s string) (Cursor, error) {
+	at, id, ok := strings.Cut(s, ".")
+	micros, err1 := strconv.ParseInt(at, 10, 64)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || n <= 0 {
+		return Cursor{}, errors.New("store: malformed cursor")
+	}
+	return Cursor{At: time.UnixMicro(micros).UTC(), ID: n}, nil
+}
+
+// Timeline returns up to limit events of a broadcaster after the cursor, newest first by when
+// they happened.
+func (s *Store) Timeline(ctx context.Context, broadcasterID string, after Cursor, limit int) ([]Event, error) {
+	return timeline(ctx, s.db, broadcasterID, after, limit)
+}
+
+// TimelineTop returns the newest page of the timeline together with the highest event id stored
+// for the broadcaster, both from one snapshot: a live viewer's list and the id it resumes after.
+func (s *Store) TimelineTop(ctx context.Context, broadcasterID string, limit int) ([]Event, int64, error) {
+	var evs []Event
+	var maxID sql.NullInt64
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.dialect == Postgres {
+		opts.Isolation = sql.LevelRepeatableRead // one snapshot for both statements
+	}
+	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if evs, err = timeline(ctx, tx, broadcasterID, Cursor{}, limit); err != nil {
+			return err
+		}
+		return tx.NewSelect().Model((*Event)(nil)).ColumnExpr("max(id)").
+			Where("broadcaster_id = ?", broadcasterID).Scan(ctx, &maxID)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: timeline top of %s: %w", broadcasterID, err)
+	}
+	return evs, maxID.Int64, nil
+}
+
+func timeline(ctx context.Context, db bun.IDB, broadcasterID string, after Cursor, limit int) ([]Event, error) {
+	var evs []Event
+	q := db.NewSelect().Model(&evs).Where("broadcaster_id = ?", broadcasterID).
+		OrderExpr("occurred_at DESC, id DESC").Limit(int64(limit))
+	if after.ID > 0 {
+		at := after.At.UTC()
+		q = q.Where("(occurred_at < ? OR (occurred_at = ? AND id < ?))", at, at, after.ID)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: timeline of %s after %s: %w", broadcasterID, after, err)
+	}
+	return evs, nil
+}
