@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -17,6 +18,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/twitch"
 	"github.com/twitch-event-viewer/tev/app/web"
@@ -43,6 +45,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	defer st.Close()
 
+	var pub *pusher.Client
+	if cfg.PusherURL != "" {
+		if pub, err = pusher.New(cfg.PusherURL); err != nil {
+			return fmt.Errorf("PUSHER_URL %w", err)
+		}
+		st.EnableOutbox() // before anything stores an event
+	}
 	h := hub.New(256)
 	rec := feed.New(st, h, web.RenderLiveRow, log)
 	var acc *accounts.Service
@@ -53,7 +62,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		web.ConfigureGoth(cfg)
 	}
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: acc, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: acc, Pusher: pub, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -69,7 +78,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("listen on PORT %d: %w", cfg.Port, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(),
-		"database", st.Dialect(), "demo", cfg.Demo())
+		"database", st.Dialect(), "demo", cfg.Demo(), "pusher", pub != nil)
 	if cfg.Demo() {
 		log.Info("demo mode: open the public URL and choose \"Try the demo\"", "broadcaster_id", cfg.DemoBroadcasterID)
 	}
@@ -77,10 +86,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	// The cleaner ends with serve, also when serve fails without ctx being canceled: it must
 	// not outlive the store it uses.
 	cleanCtx, stopCleaning := context.WithCancel(ctx)
-	defer stopCleaning()
+	// The publisher is waited for: a batch Pusher accepted is marked published before the store
+	// closes, or the next start would publish it again.
+	var publishing sync.WaitGroup
+	defer func() { stopCleaning(); publishing.Wait() }()
 	go cleanSessions(cleanCtx, st, log)
 	if acc != nil {
 		go acc.Run(cleanCtx, reconcileEvery)
+	}
+	if pub != nil {
+		publishing.Go(func() { pusher.NewWorker(st, pub, log, pusher.WorkerOptions{}).Run(cleanCtx) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()

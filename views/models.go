@@ -54,6 +54,7 @@ type Dashboard struct {
 	CallbackURL   string
 	Demo          bool
 	Status        *AccountStatus // nil for the demo streamer
+	Pusher        *PusherStatus  // nil when Pusher is not configured
 }
 
 // AccountStatus is the health of a Twitch-connected account, with a way to fix each problem.
@@ -75,6 +76,17 @@ type SubscriptionStatus struct {
 	Live      bool
 	LastError string
 	LastEvent string // "" when none yet
+}
+
+// PusherStatus is how publishing the streamer's events to Pusher keeps up.
+type PusherStatus struct {
+	Channel   string // the private channel the events go to
+	Pending   int    // stored events not yet published
+	OldestAge string // how long the oldest of them has waited, "" when none
+	Lagging   bool
+	Failing   bool   // Pusher refused or did not answer; retrying with backoff
+	LastError string // the newest failure, "" when none
+	Summary   string // one plain line
 }
 
 // Landing is the signed-out home page.

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
 )
 
@@ -31,6 +32,7 @@ type Config struct {
 	TwitchAPIURL      *url.URL
 	TwitchAuthURL     *url.URL
 	TokenBox          *tokenbox.Box // seals Twitch tokens at rest; nil in demo mode without TOKEN_KEY
+	PusherURL         string        // http(s)://KEY:SECRET@HOST[:PORT]/apps/APP_ID; empty: no Pusher. Secret: never log it
 	LogLevel          string
 }
 
@@ -63,6 +65,7 @@ func Load(getenv func(string) string) (Config, error) {
 		TwitchClientID:    getenv("TWITCH_CLIENT_ID"),
 		TwitchSecret:      getenv("TWITCH_CLIENT_SECRET"),
 		LogLevel:          or(getenv("LOG_LEVEL"), "info"),
+		PusherURL:         getenv("PUSHER_URL"),
 	}
 	port, err := strconv.Atoi(or(getenv("PORT"), strconv.Itoa(DefaultPort)))
 	if err != nil || port < 0 || port > 65535 {
@@ -95,6 +98,12 @@ func Load(getenv func(string) string) (Config, error) {
 		c.TokenBox = box
 	case !c.Demo():
 		errs = append(errs, errors.New("TOKEN_KEY is required when TWITCH_CLIENT_ID is set (base64 of 32 random bytes: openssl rand -base64 32)"))
+	}
+	if c.PusherURL != "" {
+		// The value is not repeated: it carries the app secret.
+		if err := pusher.ValidURL(c.PusherURL); err != nil {
+			errs = append(errs, fmt.Errorf("PUSHER_URL %w", err))
+		}
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)

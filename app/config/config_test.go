@@ -81,3 +81,26 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		t.Fatalf("twitch config: %+v", c)
 	}
 }
+
+func TestPusherURL(t *testing.T) {
+	for _, bad := range []string{
+		"pusher.example.com",                            // not a URL
+		"ftp://key:topsecret@pusher.example.com/apps/1", // not http(s)
+		"https://pusher.example.com/apps/1",             // no key and secret
+		"https://key@pusher.example.com/apps/1",         // no secret
+		"https://key:topsecret@pusher.example.com/apps", // no app id
+		"https://key:topsecret@pusher.example.com/apps/abc",
+	} {
+		_, err := config.Load(env(map[string]string{"DATA_DIR": t.TempDir(), "PUSHER_URL": bad}))
+		if err == nil || !strings.Contains(err.Error(), "PUSHER_URL") {
+			t.Errorf("PUSHER_URL=%s: err = %v, want one naming PUSHER_URL", bad, err)
+		} else if strings.Contains(err.Error(), "topsecret") {
+			t.Errorf("PUSHER_URL=%s: the error repeats the secret: %v", bad, err)
+		}
+	}
+	good := "https://key:topsecret@pusher.example.com:8443/apps/123"
+	c, err := config.Load(env(map[string]string{"DATA_DIR": t.TempDir(), "PUSHER_URL": good}))
+	if err != nil || c.PusherURL != good {
+		t.Fatalf("PUSHER_URL=%s: %q, %v", good, c.PusherURL, err)
+	}
+}

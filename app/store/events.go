@@ -44,7 +44,8 @@ func FollowKey(userID string, followedAt time.Time) *string {
 
 // InsertEvent stores ev and sets ev.ID. It reports false, and stores nothing, when an event with
 // the same Twitch message id is already stored (Twitch re-sends with the same id), or one with
-// the same dedupe key for that broadcaster.
+// the same dedupe key for that broadcaster. With the outbox enabled, a new event is queued for
+// Pusher in the same transaction.
 //
 // Within one broadcaster, ids are committed in increasing order: viewers resume "after id N", so a
 // smaller id must never become visible after a larger one. SQLite gets this from its single writer;
@@ -69,11 +70,20 @@ func (s *Store) InsertEvent(ctx context.Context, ev *Event) (bool, error) {
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		inserted = n == 1
-		return err
+		if inserted && s.outboxWake != nil {
+			return s.queueOutbox(ctx, tx, ev)
+		}
+		return nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("store: insert event %s: %w", ev.MessageID, err)
+	}
+	if inserted && s.outboxWake != nil {
+		s.ringOutbox()
 	}
 	return inserted, nil
 }

@@ -33,6 +33,8 @@ const (
 type Store struct {
 	db      *bun.DB
 	dialect Dialect
+
+	outboxWake chan struct{} // non-nil when new events are also queued for Pusher (EnableOutbox)
 }
 
 // Open connects to PostgreSQL when databaseURL is a postgres:// URL, and otherwise opens (creating

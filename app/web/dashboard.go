@@ -27,9 +27,13 @@ func (s *Server) dashboard(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	pusherStatus, err := s.pusherStatus(c.Request.Context(), sessionOf(c).BroadcasterID)
+	if err != nil {
+		return err
+	}
 	c.Header("Cache-Control", "no-store")
 	return s.render(c, http.StatusOK, views.DashboardPage(views.Dashboard{
-		Page: s.page(c, "Dashboard"), Events: events, Demo: s.cfg.Demo(), Status: status,
+		Page: s.page(c, "Dashboard"), Events: events, Demo: s.cfg.Demo(), Status: status, Pusher: pusherStatus,
 		StreamURL: "/dashboard/stream", TestFollowURL: "/dashboard/test-follow",
 		ExportURL: "/dashboard/export.csv", CallbackURL: s.callbackURL(),
 	}), nil)

@@ -30,4 +30,7 @@ func (s *Server) routes() {
 	dash.POST("/resubscribe", s.handle(s.dashboardResubscribe))
 	dash.POST("/history", s.handle(s.dashboardHistory))
 	dash.POST("/account/delete", s.handle(s.dashboardDeleteAccount))
+
+	// pusher-js asks here to subscribe to the streamer's private channel (CSRF token as a header).
+	people.POST("/pusher/auth", s.requireSession, s.handle(s.pusherAuth))
 }

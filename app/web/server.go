@@ -15,6 +15,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/assets"
 	"github.com/twitch-event-viewer/tev/views"
@@ -27,18 +28,20 @@ type Options struct {
 	Hub       *hub.Hub
 	Feed      *feed.Recorder    // nil: one is made over Store and Hub
 	Accounts  *accounts.Service // nil in demo mode
+	Pusher    *pusher.Client    // nil when PUSHER_URL is unset
 	Logger    *slog.Logger
 	Heartbeat time.Duration    // SSE comment interval; default 15s (proxies close idle streams at 30-60s)
 	Now       func() time.Time // for tests of the replay window
 }
 
-// Server serves the dashboard, the stream and the webhook.
+// Server serves the dashboard, the stream, the webhook and Pusher's channel authorization.
 type Server struct {
 	cfg       config.Config
 	store     *store.Store
 	hub       *hub.Hub
 	feed      *feed.Recorder
 	accounts  *accounts.Service
+	pusher    *pusher.Client
 	assets    *assets.Catalog
 	log       *slog.Logger
 	heartbeat time.Duration
@@ -56,7 +59,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, assets: cat, log: o.Logger,
+		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, pusher: o.Pusher, assets: cat, log: o.Logger,
 		heartbeat: o.Heartbeat, now: o.Now, closing: make(chan struct{}),
 	}
 	if s.heartbeat == 0 {
