@@ -55,6 +55,24 @@ type Dashboard struct {
 	Demo          bool
 	Status        *AccountStatus // nil for the demo streamer
 	Pusher        *PusherStatus  // nil when Pusher is not configured
+	EventTypes    []EventTypeOption
+	TestEventURL  string
+	Filters       []FilterLink // "All" first, then one per event type
+}
+
+// EventTypeOption is one event type the streamer can choose to receive (and, in the demo, test).
+type EventTypeOption struct {
+	Type    string
+	Label   string
+	Enabled bool
+}
+
+// FilterLink shows the dashboard's events of one type ("" for all of them).
+type FilterLink struct {
+	Type    string
+	Label   string
+	URL     string
+	Current bool
 }
 
 // AccountStatus is the health of a Twitch-connected account, with a way to fix each problem.
@@ -66,6 +84,7 @@ type AccountStatus struct {
 	CanResubscribe   bool   // some subscription is not live
 	Summary          string // one line for the collapsed panel
 	HistoryComplete  bool
+	MissingScopes    bool // some enabled type lacks its permission: offer to reconnect
 }
 
 // SubscriptionStatus is one EventSub subscription on the status panel.
@@ -76,6 +95,9 @@ type SubscriptionStatus struct {
 	Live      bool
 	LastError string
 	LastEvent string // "" when none yet
+	// MissingScope is the permission the sign-in lacks for these events, or "": reconnecting
+	// Twitch grants it.
+	MissingScope string
 }
 
 // PusherStatus is how publishing the streamer's events to Pusher keeps up.

@@ -24,8 +24,13 @@ import (
 // ErrNeedsReconnect means Twitch no longer honours the streamer's tokens: they must sign in again.
 var ErrNeedsReconnect = errors.New("accounts: Twitch authorization is gone; reconnect Twitch")
 
-// Scopes are asked for at sign-in: what the enabled event types need.
-var Scopes = []string{"moderator:read:followers"}
+// Scopes are asked for at sign-in: what every event type the streamer can enable needs.
+var Scopes = []string{"moderator:read:followers", "channel:read:subscriptions", "bits:read", "channel:read:redemptions"}
+
+// requiredScopes are what an account cannot do without (the follower history). Without the
+// scope of another enabled type only that type's subscription fails: accounts that signed in
+// before the app asked for more keep working.
+var requiredScopes = []string{"moderator:read:followers"}
 
 // refreshAhead refreshes an access token this long before Twitch says it expires.
 const refreshAhead = 5 * time.Minute
@@ -310,7 +315,7 @@ func (s *Service) tick(ctx context.Context) {
 
 func missingScopes(have []string) []string {
 	var missing []string
-	for _, want := range Scopes {
+	for _, want := range requiredScopes {
 		if !slices.Contains(have, want) {
 			missing = append(missing, want)
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/store"
@@ -30,16 +32,28 @@ func (s *Service) appWanted() wanted {
 	return wanted{Type: eventsub.UserAuthorizationRevoke, Version: "1", Condition: map[string]string{"client_id": s.clientID}}
 }
 
-func wantedFor(broadcasterID string) []wanted {
-	return []wanted{{Type: eventsub.ChannelFollow, Version: "2",
-		Condition: map[string]string{"broadcaster_user_id": broadcasterID, "moderator_user_id": broadcasterID}}}
+// wantedFor is the subscriptions of the event types the streamer enabled.
+func (s *Service) wantedFor(ctx context.Context, broadcasterID string) ([]wanted, error) {
+	choices, err := s.store.EventTypeChoices(ctx, broadcasterID)
+	if err != nil {
+		return nil, err
+	}
+	var out []wanted
+	for _, k := range eventsub.EnabledKinds(choices) {
+		out = append(out, wanted{Type: k.Type, Version: k.Version, Condition: k.Condition(broadcasterID)})
+	}
+	return out, nil
 }
 
 // EnsureSubscriptions creates the account's subscriptions that do not exist yet, adopting any
 // that Twitch already has (409). Each outcome is saved for the status panel.
 func (s *Service) EnsureSubscriptions(ctx context.Context, broadcasterID string) error {
+	ws, err := s.wantedFor(ctx, broadcasterID)
+	if err != nil {
+		return err
+	}
 	var errs []error
-	for _, w := range wantedFor(broadcasterID) {
+	for _, w := range ws {
 		if err := s.ensure(ctx, broadcasterID, w); err != nil {
 			errs = append(errs, err)
 		}
@@ -48,7 +62,75 @@ func (s *Service) EnsureSubscriptions(ctx context.Context, broadcasterID string)
 }
 
 func (s *Service) ensure(ctx context.Context, broadcasterID string, w wanted) error {
+	if missing, err := s.missingScope(ctx, broadcasterID, w.Type); err != nil || missing != "" {
+		if err != nil {
+			return err
+		}
+		// Asking Twitch would only be refused: say plainly what the streamer must do.
+		cause := fmt.Errorf("%w: Twitch has not granted the permission %s that these events need; reconnect Twitch to grant it",
+			ErrMissingScopes, missing)
+		s.log.Warn("eventsub subscription not created", "broadcaster_id", broadcasterID, "type", w.Type, "missing_scope", missing)
+		return errors.Join(cause, s.saveFailure(ctx, broadcasterID, w, cause))
+	}
 	return s.createOrAdopt(ctx, broadcasterID, w, true)
+}
+
+// missingScope is the scope an event type needs that the account's token lacks, or "". The
+// app's own subscription (no broadcaster) needs none.
+func (s *Service) missingScope(ctx context.Context, broadcasterID, typ string) (string, error) {
+	if broadcasterID == "" {
+		return "", nil
+	}
+	a, err := s.store.AccountByID(ctx, broadcasterID)
+	if err != nil {
+		return "", err
+	}
+	return MissingScope(a, typ), nil
+}
+
+// MissingScope is the scope events of typ need that the account's sign-in did not grant, or "".
+func MissingScope(a *store.Account, typ string) string {
+	k, ok := eventsub.KindOf(typ)
+	if !ok || k.Scope == "" || slices.Contains(strings.Fields(a.Scopes), k.Scope) {
+		return ""
+	}
+	return k.Scope
+}
+
+// ApplyEventTypes follows the streamer's saved choice of event types: it deletes the
+// subscriptions of the types now disabled, at Twitch and here, and creates those of the types
+// now enabled. Failures are recorded on the subscription rows, and returned.
+func (s *Service) ApplyEventTypes(ctx context.Context, broadcasterID string) error {
+	ws, err := s.wantedFor(ctx, broadcasterID)
+	if err != nil {
+		return err
+	}
+	rows, err := s.store.SubscriptionsOf(ctx, broadcasterID)
+	if err != nil {
+		return err
+	}
+	has := map[string]bool{}
+	var errs []error
+	for _, row := range rows {
+		if _, known := eventsub.KindOf(row.Type); !known {
+			continue // not a streamer's choice (the app's own)
+		}
+		if !slices.ContainsFunc(ws, func(w wanted) bool { return w.Type == row.Type }) {
+			s.log.Info("eventsub subscription of a disabled type deleted", "broadcaster_id", broadcasterID,
+				"type", row.Type, "subscription_id", row.ID)
+			errs = append(errs, s.forget(ctx, row))
+			continue
+		}
+		if live(row.Status) {
+			has[row.Type] = true
+		}
+	}
+	for _, w := range ws {
+		if !has[w.Type] {
+			errs = append(errs, s.ensure(ctx, broadcasterID, w))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // create makes the subscription after an old one was removed: a conflict now is an error.
@@ -167,8 +249,12 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		return err
 	}
 	owners := map[string]bool{}
+	wants := map[string][]wanted{} // the subscriptions each account's choices call for
 	for _, a := range accounts {
 		owners[a.BroadcasterID] = true
+		if wants[a.BroadcasterID], err = s.wantedFor(ctx, a.BroadcasterID); err != nil {
+			return err
+		}
 	}
 	have := map[string]eventsub.Subscription{} // key: type/version/condition
 	var errs []error
@@ -176,7 +262,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		if sub.Transport.Callback != s.callback {
 			continue // another deployment's: not ours to judge
 		}
-		owner := sub.Condition["broadcaster_user_id"]
+		owner := ownerOf(sub.Condition)
 		if sub.Type == eventsub.UserAuthorizationRevoke && sub.Condition["client_id"] == s.clientID {
 			owner, owners[""] = "", true // the app's own
 		}
@@ -186,6 +272,9 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			errs = append(errs, s.forget(ctx, store.Subscription{ID: sub.ID, Status: sub.Status}))
 		case !live(sub.Status):
 			// failed or revoked: delete it so that it can be created again below
+			errs = append(errs, s.forget(ctx, store.Subscription{ID: sub.ID, Status: sub.Status}))
+		case owner != "" && !slices.ContainsFunc(wants[owner], func(w wanted) bool { return w.Type == sub.Type }):
+			s.log.Info("eventsub subscription of a disabled type deleted", "subscription_id", sub.ID, "type", sub.Type)
 			errs = append(errs, s.forget(ctx, store.Subscription{ID: sub.ID, Status: sub.Status}))
 		default:
 			have[key(sub.Type, sub.Version, sub.Condition)] = sub
@@ -202,7 +291,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		if a.Status != store.AccountOK {
 			continue
 		}
-		for _, w := range wantedFor(a.BroadcasterID) {
+		for _, w := range wants[a.BroadcasterID] {
 			if _, ok := have[key(w.Type, w.Version, w.Condition)]; !ok {
 				errs = append(errs, s.ensure(ctx, a.BroadcasterID, w))
 			}
@@ -217,8 +306,16 @@ func (s *Service) Reconcile(ctx context.Context) error {
 // enabled row back into a pending one.
 func (s *Service) Verified(ctx context.Context, sub eventsub.Subscription) error {
 	sub.Status = statusEnabled
-	owner := sub.Condition["broadcaster_user_id"]
-	return s.saveRemote(ctx, owner, sub, "")
+	return s.saveRemote(ctx, ownerOf(sub.Condition), sub, "")
+}
+
+// ownerOf is the streamer a subscription's condition is for: raids into a channel name it
+// as to_broadcaster_user_id.
+func ownerOf(cond map[string]string) string {
+	if id := cond["broadcaster_user_id"]; id != "" {
+		return id
+	}
+	return cond["to_broadcaster_user_id"]
 }
 
 func live(status string) bool { return status == statusEnabled || status == statusPending }

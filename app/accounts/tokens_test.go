@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +50,7 @@ func TestExpiredAccessTokenIsRefreshed(t *testing.T) {
 		if access == tok.AccessToken || refresh == tok.RefreshToken {
 			t.Fatal("the refreshed tokens were not stored")
 		}
-		if after.Status != store.AccountOK || after.Scopes != followScope {
+		if after.Status != store.AccountOK || after.Scopes != strings.Join(accounts.Scopes, " ") {
 			t.Fatalf("after the refresh: status %q, scopes %q", after.Status, after.Scopes)
 		}
 		if after.TokenExpiresAt == nil || !after.TokenExpiresAt.After(*before.TokenExpiresAt) {

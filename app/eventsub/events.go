@@ -26,6 +26,9 @@ type Facts struct {
 	UserLogin     string
 	UserName      string
 	OccurredAt    time.Time // zero when the event carries no time of its own
+	// Gifted marks a channel.subscribe that is one of a gift's subs: Twitch also sends the
+	// channel.subscription.gift that tells the whole gift, which is what a viewer wants to see.
+	Gifted bool
 }
 
 // fields covers the names used across event types; unknown types use whichever are present.
@@ -41,6 +44,7 @@ type fields struct {
 	FollowedAt          string `json:"followed_at"`
 	StartedAt           string `json:"started_at"`
 	RedeemedAt          string `json:"redeemed_at"`
+	IsGift              bool   `json:"is_gift"`
 }
 
 // Describe extracts the Facts of an event. Known types must carry their required fields (else
@@ -58,7 +62,10 @@ func Describe(sub Subscription, event json.RawMessage) (Facts, error) {
 	case ChannelFollow:
 		required = []string{f.UserID, f.BroadcasterUserID, f.FollowedAt}
 		at = f.FollowedAt
-	case ChannelSubscribe, ChannelSubscriptionGift, ChannelCheer, StreamOffline:
+	case ChannelSubscribe:
+		required = []string{f.BroadcasterUserID}
+		facts.Gifted = f.IsGift
+	case ChannelSubscriptionGift, ChannelCheer, StreamOffline:
 		// gifts and cheers may be anonymous: no user is required
 		required = []string{f.BroadcasterUserID}
 	case StreamOnline:

@@ -33,7 +33,7 @@ func New(s *store.Store, h *hub.Hub, render Renderer, log *slog.Logger) *Recorde
 
 // Record stores ev (setting ev.ID) and, when it was new, publishes it to the broadcaster's
 // viewers, rendered once. It reports false for a duplicate message, which is not published
-// again. When it returns nil the event is committed.
+// again; a hidden event is stored but never published. When it returns nil the event is committed.
 func (r *Recorder) Record(ctx context.Context, ev *store.Event) (bool, error) {
 	l := r.lockFor(ev.BroadcasterID)
 	l.Lock()
@@ -42,7 +42,7 @@ func (r *Recorder) Record(ctx context.Context, ev *store.Event) (bool, error) {
 	if err != nil || !inserted {
 		return inserted, err
 	}
-	if !r.hub.Watched(ev.BroadcasterID) {
+	if ev.Hidden || !r.hub.Watched(ev.BroadcasterID) {
 		return true, nil
 	}
 	html, err := r.render(ctx, *ev)
@@ -51,7 +51,7 @@ func (r *Recorder) Record(ctx context.Context, ev *store.Event) (bool, error) {
 		r.log.Error("render live event", "event_id", ev.ID, "type", ev.Type, "err", err)
 		return true, nil
 	}
-	r.hub.Publish(hub.Message{BroadcasterID: ev.BroadcasterID, EventID: ev.ID, HTML: html})
+	r.hub.Publish(hub.Message{BroadcasterID: ev.BroadcasterID, EventID: ev.ID, Type: ev.Type, HTML: html})
 	return true, nil
 }
 

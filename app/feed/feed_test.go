@@ -88,7 +88,7 @@ func TestRecordRendersOnceForEveryViewer(t *testing.T) {
 		if n := r.calls.Load(); n != 1 {
 			t.Fatalf("rendered %d times for 3 viewers, want once", n)
 		}
-		want := hub.Message{BroadcasterID: "1337", EventID: ev.ID, HTML: html(*ev)}
+		want := hub.Message{BroadcasterID: "1337", EventID: ev.ID, Type: ev.Type, HTML: html(*ev)}
 		for i, sub := range viewers {
 			if got := pending(sub); !slices.Equal(got, []hub.Message{want}) {
 				t.Errorf("viewer %d got %+v, want %+v", i, got, want)
@@ -241,6 +241,27 @@ func TestRecordConcurrentPublishesInIDOrder(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("viewer of %s received ids %v\nwant every stored id in increasing order %v", b, got, want)
 			}
+		}
+	})
+}
+
+// A hidden event (one sub of a gift) is stored but never reaches live viewers.
+func TestRecordDoesNotPublishHidden(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
+		h, r := hub.New(8), &renderer{}
+		rec := newRecorder(s, h, r)
+		sub := h.Subscribe("1337")
+		defer sub.Close()
+		ev := event("1337")
+		ev.Type, ev.Version, ev.Hidden = "channel.subscribe", "1", true
+		if inserted, err := rec.Record(context.Background(), ev); err != nil || !inserted {
+			t.Fatalf("Record = %v, %v; want stored", inserted, err)
+		}
+		if got := pending(sub); len(got) != 0 || r.calls.Load() != 0 {
+			t.Fatalf("a hidden event was rendered %d times and published: %+v", r.calls.Load(), got)
+		}
+		if n := count(t, s, "1337"); n != 1 {
+			t.Fatalf("stored %d events, want 1", n)
 		}
 	})
 }

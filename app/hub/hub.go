@@ -9,6 +9,7 @@ import "sync"
 type Message struct {
 	BroadcasterID string
 	EventID       int64
+	Type          string // the event's EventSub type, for viewers who watch only one
 	HTML          string
 }
 

@@ -27,6 +27,7 @@ type Event struct {
 	Payload        string    `bun:"payload,notnull"` // the raw "event" JSON object
 	Source         string    `bun:"source,notnull"`  // SourceWebhook or SourceBackfill
 	DedupeKey      *string   `bun:"dedupe_key"`      // same key, same real-world event (see FollowKey)
+	Hidden         bool      `bun:"hidden,notnull"`  // kept and exported, but not a row of its own (a gift's subs)
 }
 
 // Where events come from.

@@ -38,15 +38,51 @@ func ParseCursor(s string) (Cursor, error) {
 	return Cursor{At: time.UnixMicro(micros).UTC(), ID: n}, nil
 }
 
-// Timeline returns up to limit events of a broadcaster after the cursor, newest first by when
-// they happened.
-func (s *Store) Timeline(ctx context.Context, broadcasterID string, after Cursor, limit int) ([]Event, error) {
-	return timeline(ctx, s.db, broadcasterID, after, limit)
+// Shown selects the events a viewer sees as rows: never hidden ones, and of one type when Type
+// is set. The zero Shown is every visible event.
+type Shown struct {
+	Type string
 }
 
-// TimelineTop returns the newest page of the timeline together with the highest event id stored
-// for the broadcaster, both from one snapshot: a live viewer's list and the id it resumes after.
+func (f Shown) apply(q *bun.SelectQuery) *bun.SelectQuery {
+	q = q.Where("hidden = ?", false)
+	if f.Type != "" {
+		q = q.Where("type = ?", f.Type)
+	}
+	return q
+}
+
+// Timeline returns up to limit events of a broadcaster after the cursor, newest first by when
+// they happened: every event, hidden ones included (export).
+func (s *Store) Timeline(ctx context.Context, broadcasterID string, after Cursor, limit int) ([]Event, error) {
+	return timeline(ctx, s.db, broadcasterID, nil, after, limit)
+}
+
+// ShownTimeline is Timeline for the dashboard: only the events f selects.
+func (s *Store) ShownTimeline(ctx context.Context, broadcasterID string, f Shown, after Cursor, limit int) ([]Event, error) {
+	return timeline(ctx, s.db, broadcasterID, &f, after, limit)
+}
+
+// ShownAfter returns up to limit of the events f selects with ids above after, oldest first:
+// what a reconnecting viewer missed.
+func (s *Store) ShownAfter(ctx context.Context, broadcasterID string, f Shown, after int64, limit int) ([]Event, error) {
+	var evs []Event
+	q := s.db.NewSelect().Model(&evs).Where("broadcaster_id = ?", broadcasterID).Where("id > ?", after)
+	if err := f.apply(q).OrderExpr("id ASC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: shown events of %s after %d: %w", broadcasterID, after, err)
+	}
+	return evs, nil
+}
+
+// TimelineTop is TimelineTopShown of every visible event.
 func (s *Store) TimelineTop(ctx context.Context, broadcasterID string, limit int) ([]Event, int64, error) {
+	return s.TimelineTopShown(ctx, broadcasterID, Shown{}, limit)
+}
+
+// TimelineTopShown returns the newest page of the events f selects together with the highest
+// event id stored for the broadcaster (of any event), both from one snapshot: a live viewer's
+// list and the id it resumes after.
+func (s *Store) TimelineTopShown(ctx context.Context, broadcasterID string, f Shown, limit int) ([]Event, int64, error) {
 	var evs []Event
 	var maxID sql.NullInt64
 	opts := &sql.TxOptions{ReadOnly: true}
@@ -55,7 +91,7 @@ func (s *Store) TimelineTop(ctx context.Context, broadcasterID string, limit int
 	}
 	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if evs, err = timeline(ctx, tx, broadcasterID, Cursor{}, limit); err != nil {
+		if evs, err = timeline(ctx, tx, broadcasterID, &f, Cursor{}, limit); err != nil {
 			return err
 		}
 		return tx.NewSelect().Model((*Event)(nil)).ColumnExpr("max(id)").
@@ -67,10 +103,13 @@ func (s *Store) TimelineTop(ctx context.Context, broadcasterID string, limit int
 	return evs, maxID.Int64, nil
 }
 
-func timeline(ctx context.Context, db bun.IDB, broadcasterID string, after Cursor, limit int) ([]Event, error) {
+func timeline(ctx context.Context, db bun.IDB, broadcasterID string, f *Shown, after Cursor, limit int) ([]Event, error) {
 	var evs []Event
 	q := db.NewSelect().Model(&evs).Where("broadcaster_id = ?", broadcasterID).
 		OrderExpr("occurred_at DESC, id DESC").Limit(int64(limit))
+	if f != nil {
+		q = f.apply(q)
+	}
 	if after.ID > 0 {
 		at := after.At.UTC()
 		q = q.Where("(occurred_at < ? OR (occurred_at = ? AND id < ?))", at, at, after.ID)

@@ -35,6 +35,10 @@ func (s *Server) accountStatus(ctx context.Context, broadcasterID string) (*view
 	for _, sub := range subs {
 		row := views.SubscriptionStatus{Type: sub.Type, Status: sub.Status, Label: statusLabel(sub.Status),
 			Live: sub.Status == "enabled", LastError: sub.LastError}
+		if sub.Status == "error" {
+			row.MissingScope = accounts.MissingScope(a, sub.Type)
+			st.MissingScopes = st.MissingScopes || row.MissingScope != ""
+		}
 		if at, err := s.store.LastEventAt(ctx, broadcasterID, sub.Type); err == nil && at != nil {
 			row.LastEvent = at.UTC().Format("Jan 2, 15:04:05 UTC")
 		}

@@ -51,7 +51,10 @@ func presentEvent(ev store.Event) views.EventRow {
 		}
 	case eventsub.ChannelSubscriptionGift:
 		r.Kind, r.Icon = "gift", "🎁"
-		r.Action = fmt.Sprintf("gifted %s %s", plural(p.Total, "sub", "subs"), tierName(p.Tier))
+		r.Action = "gifted " + plural(p.Total, "sub", "subs")
+		if p.Tier == "2000" || p.Tier == "3000" {
+			r.Action = fmt.Sprintf("gifted %d %s %s", p.Total, tierName(p.Tier), pluralWord(p.Total, "sub", "subs"))
+		}
 		if p.CumulativeTotal != nil && *p.CumulativeTotal > 0 {
 			r.Detail = fmt.Sprintf("%d gifted in this channel so far", *p.CumulativeTotal)
 		}
@@ -63,6 +66,9 @@ func presentEvent(ev store.Event) views.EventRow {
 		r.Kind, r.Icon, r.Action = "raid", "⚑", "raided with "+plural(p.Viewers, "viewer", "viewers")
 	case eventsub.StreamOnline:
 		r.Kind, r.Icon, r.User, r.Action = "stream", "●", "", "Stream went live"
+		if p.Type != "" && p.Type != "live" {
+			r.Detail = "Stream type: " + p.Type
+		}
 	case eventsub.StreamOffline:
 		r.Kind, r.Icon, r.User, r.Action = "stream", "○", "", "Stream went offline"
 	case eventsub.ChannelPointsRedemption:
@@ -99,6 +105,13 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func jsonString(v any) (string, error) {

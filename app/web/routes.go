@@ -27,6 +27,8 @@ func (s *Server) routes() {
 	dash.GET("/stream", s.handle(s.dashboardStream))
 	dash.GET("/export.csv", s.handle(s.dashboardExport))
 	dash.POST("/test-follow", s.handle(s.dashboardTestFollow))
+	dash.POST("/test-event", s.handle(s.dashboardTestEvent))
+	dash.POST("/event-types", s.handle(s.dashboardEventTypes))
 	dash.POST("/resubscribe", s.handle(s.dashboardResubscribe))
 	dash.POST("/history", s.handle(s.dashboardHistory))
 	dash.POST("/account/delete", s.handle(s.dashboardDeleteAccount))

@@ -33,8 +33,14 @@ type stream struct {
 // stream opens the dashboard stream; lastEventID "" sends no Last-Event-ID header.
 func (b *browser) stream(lastEventID string) *stream {
 	b.t.Helper()
+	return b.streamAt("/dashboard/stream", lastEventID)
+}
+
+// streamAt opens a stream at path (the dashboard stream with a query).
+func (b *browser) streamAt(path, lastEventID string) *stream {
+	b.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.e.url+"/dashboard/stream", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.e.url+path, nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
 
@@ -21,7 +22,13 @@ const catchUpLimit = 200
 // Last-Event-ID (the browser's own reconnect) it replays what was missed, otherwise it sends a
 // "reset" with the current list. Then each new event comes as an "event" with the row's HTML.
 // Every message carries the newest event id sent, so any reconnect resumes without gaps.
+//
+// With ?type= the viewer sees one event type: the list, the catch-up and live rows alike.
 func (s *Server) dashboardStream(c *gin.Context) error {
+	filter, err := typeFilter(c)
+	if err != nil {
+		return err
+	}
 	broadcaster := sessionOf(c).BroadcasterID
 	// Subscribe before reading the database: an event stored in between is then both in the
 	// snapshot and in the subscription, and the cursor drops the second copy.
@@ -36,7 +43,7 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 2000\n\n")
 
-	cursor, err := s.catchUp(c, w, broadcaster)
+	cursor, err := s.catchUp(c, w, broadcaster, filter)
 	if err != nil {
 		// Headers are sent; ending the stream makes the browser reconnect and try again.
 		s.log.Error("stream catch-up", "broadcaster_id", broadcaster, "err", err)
@@ -60,7 +67,7 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 				// Dropped as too slow: close, and the browser reconnects and catches up from the log.
 				return nil
 			}
-			if m.EventID <= cursor {
+			if m.EventID <= cursor || (filter != "" && m.Type != filter) {
 				continue
 			}
 			cursor = m.EventID
@@ -71,10 +78,11 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 }
 
 // catchUp writes what the viewer is missing and returns the newest event id it now has.
-func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster string) (int64, error) {
+func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster, filter string) (int64, error) {
 	ctx := c.Request.Context()
+	shown := store.Shown{Type: filter}
 	if last, err := strconv.ParseInt(c.GetHeader("Last-Event-ID"), 10, 64); err == nil && last >= 0 {
-		missed, err := s.store.EventsAfter(ctx, broadcaster, last, catchUpLimit+1)
+		missed, err := s.store.ShownAfter(ctx, broadcaster, shown, last, catchUpLimit+1)
 		if err != nil {
 			return 0, err
 		}
@@ -97,11 +105,11 @@ func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster string) (int64
 	}
 	// The list is by time, the cursor by id: both from one snapshot, so that nothing stored in
 	// between is both in the list and sent again, or in neither.
-	evs, cursor, err := s.store.TimelineTop(ctx, broadcaster, pageSize+1)
+	evs, cursor, err := s.store.TimelineTopShown(ctx, broadcaster, shown, pageSize+1)
 	if err != nil {
 		return 0, err
 	}
-	html, err := renderString(ctx, views.EventList(pageOf(evs)))
+	html, err := renderString(ctx, views.EventList(pageOf(evs, filter)))
 	if err != nil {
 		return 0, err
 	}

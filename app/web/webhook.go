@@ -76,6 +76,7 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
 		Type: msg.Subscription.Type, Version: msg.Subscription.Version, BroadcasterID: facts.BroadcasterID,
 		UserID: facts.UserID, UserLogin: facts.UserLogin, UserName: facts.UserName,
 		OccurredAt: occurred, ReceivedAt: now, Payload: string(msg.Event), Source: store.SourceWebhook,
+		Hidden: facts.Gifted, // the gift's own event is the row
 	}
 	if ev.Type == eventsub.ChannelFollow {
 		ev.DedupeKey = store.FollowKey(ev.UserID, ev.OccurredAt) // also fetched with the follower history
