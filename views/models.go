@@ -58,6 +58,7 @@ type Dashboard struct {
 	EventTypes    []EventTypeOption
 	TestEventURL  string
 	Filters       []FilterLink // "All" first, then one per event type
+	Overlay       OverlayPanelView
 }
 
 // EventTypeOption is one event type the streamer can choose to receive (and, in the demo, test).
@@ -125,4 +126,38 @@ type ErrorPage struct {
 	Status  int
 	Heading string
 	Message string
+}
+
+// OverlayView is the OBS browser source page.
+type OverlayView struct {
+	CSS         string
+	Script      string
+	StreamURL   string
+	StorageKey  string // where the page keeps the last alert it showed, across reloads
+	AlertMillis int    // how long each alert shows
+}
+
+// OverlayPanelView is the dashboard's overlay section.
+type OverlayPanelView struct {
+	Exists    bool
+	URL       string // the secret URL, only in the answer that made it ("" otherwise: only its hash is kept)
+	RotateURL string
+	CSRF      string
+	Status    OverlayStatus
+	TestURL   string // plays a sample alert (not stored)
+	SafeMode  bool   // follow alerts off
+	SafeURL   string
+	TestTypes []EventTypeOption // the types that play as alerts
+}
+
+// OverlayStatus says whether an overlay is connected right now; the dashboard refreshes it.
+type OverlayStatus struct {
+	Connected int // open overlay streams
+	URL       string
+}
+
+// OverlayCreated shows a new overlay URL when the browser posted without htmx.
+type OverlayCreated struct {
+	Page
+	Panel OverlayPanelView
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/pusher"
@@ -34,6 +35,8 @@ type Config struct {
 	TokenBox          *tokenbox.Box // seals Twitch tokens at rest; nil in demo mode without TOKEN_KEY
 	PusherURL         string        // http(s)://KEY:SECRET@HOST[:PORT]/apps/APP_ID; empty: no Pusher. Secret: never log it
 	LogLevel          string
+	OverlayMaxAge     time.Duration // overlay alerts older than this are skipped, not played late
+	OverlayAlert      time.Duration // how long the overlay shows each alert
 }
 
 // Demo reports whether the app runs without Twitch credentials, offering the demo sign-in.
@@ -50,6 +53,8 @@ const (
 	DefaultTwitchAPIURL      = "https://api.twitch.tv/helix"
 	DefaultTwitchAuthURL     = "https://id.twitch.tv/oauth2"
 	minSessionSecret         = 32
+	DefaultOverlayMaxAge     = 2 * time.Minute
+	DefaultOverlayAlert      = 5 * time.Second
 )
 
 // Load reads the configuration. In demo mode, missing secrets are generated once and kept in
@@ -86,6 +91,8 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		errs = append(errs, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel))
 	}
+	c.OverlayMaxAge = parseDuration(&errs, "OVERLAY_MAX_AGE", getenv("OVERLAY_MAX_AGE"), DefaultOverlayMaxAge)
+	c.OverlayAlert = parseDuration(&errs, "OVERLAY_ALERT_DURATION", getenv("OVERLAY_ALERT_DURATION"), DefaultOverlayAlert)
 	c.PublicURL = parseURL(&errs, "PUBLIC_URL", or(getenv("PUBLIC_URL"), fmt.Sprintf("http://localhost:%d", port)))
 	c.TwitchAPIURL = parseURL(&errs, "TWITCH_API_URL", or(getenv("TWITCH_API_URL"), DefaultTwitchAPIURL))
 	c.TwitchAuthURL = parseURL(&errs, "TWITCH_AUTH_URL", or(getenv("TWITCH_AUTH_URL"), DefaultTwitchAuthURL))
@@ -174,6 +181,18 @@ func parseURL(errs *[]error, name, raw string) *url.URL {
 		return nil
 	}
 	return u
+}
+
+func parseDuration(errs *[]error, name, raw string, def time.Duration) time.Duration {
+	if raw == "" {
+		return def
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil || d <= 0 {
+		*errs = append(*errs, fmt.Errorf("%s must be a positive duration such as 2m or 90s, got %q", name, raw))
+		return def
+	}
+	return d
 }
 
 func or(v, def string) string {

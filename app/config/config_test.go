@@ -64,6 +64,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{with("TWITCH_CLIENT_SECRET", ""), "TWITCH_CLIENT_SECRET"},
 		{with("DEMO_BROADCASTER_ID", "abc"), "DEMO_BROADCASTER_ID"},
 		{with("LOG_LEVEL", "loud"), "LOG_LEVEL"},
+		{with("OVERLAY_MAX_AGE", "2"), "OVERLAY_MAX_AGE"},
+		{with("OVERLAY_ALERT_DURATION", "-1s"), "OVERLAY_ALERT_DURATION"},
 		{with("TOKEN_KEY", ""), "TOKEN_KEY"},
 		{with("TOKEN_KEY", "c2hvcnQ="), "TOKEN_KEY"},
 	}

@@ -51,7 +51,7 @@ func (r *Recorder) Record(ctx context.Context, ev *store.Event) (bool, error) {
 		r.log.Error("render live event", "event_id", ev.ID, "type", ev.Type, "err", err)
 		return true, nil
 	}
-	r.hub.Publish(hub.Message{BroadcasterID: ev.BroadcasterID, EventID: ev.ID, Type: ev.Type, HTML: html})
+	r.hub.Publish(hub.Message{BroadcasterID: ev.BroadcasterID, EventID: ev.ID, Type: ev.Type, HTML: html, Event: *ev})
 	return true, nil
 }
 

@@ -88,7 +88,7 @@ func TestRecordRendersOnceForEveryViewer(t *testing.T) {
 		if n := r.calls.Load(); n != 1 {
 			t.Fatalf("rendered %d times for 3 viewers, want once", n)
 		}
-		want := hub.Message{BroadcasterID: "1337", EventID: ev.ID, Type: ev.Type, HTML: html(*ev)}
+		want := hub.Message{BroadcasterID: "1337", EventID: ev.ID, Type: ev.Type, HTML: html(*ev), Event: *ev}
 		for i, sub := range viewers {
 			if got := pending(sub); !slices.Equal(got, []hub.Message{want}) {
 				t.Errorf("viewer %d got %+v, want %+v", i, got, want)

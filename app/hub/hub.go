@@ -3,15 +3,29 @@
 // source of truth; a viewer the hub drops reconnects and catches up from it.
 package hub
 
-import "sync"
+import (
+	"sync"
 
-// Message is one stored event, rendered once for all of its viewers.
+	"github.com/twitch-event-viewer/tev/app/store"
+)
+
+// Message is one stored event, rendered once for all of its viewers, or (Kind set) a signal
+// for the broadcaster's overlays.
 type Message struct {
 	BroadcasterID string
+	Kind          string // "" for a stored event; KindOverlayRotated, KindTestAlert
 	EventID       int64
 	Type          string // the event's EventSub type, for viewers who watch only one
 	HTML          string
+	Event         store.Event // the stored event (a test alert's sample: never stored), for overlays
 }
+
+// Signals for overlays; dashboard streams ignore them.
+const (
+	KindOverlayRotated  = "overlay-rotated"  // the overlay URL changed: streams of the old one end
+	KindTestAlert       = "test-alert"       // play Event as a sample alert
+	KindOverlaySettings = "overlay-settings" // the overlay's settings (safe mode) changed
+)
 
 // Hub fans messages out to subscribers of a broadcaster. Publish never blocks: a subscriber
 // whose buffer is full is dropped (its channel closed), as in WTF Dial's event service.
@@ -35,13 +49,23 @@ type Subscription struct {
 	c           chan Message
 	hub         *Hub
 	broadcaster string
+	overlay     bool
 	once        sync.Once
 }
 
 // Subscribe starts receiving a broadcaster's messages.
 func (h *Hub) Subscribe(broadcasterID string) *Subscription {
+	return h.subscribe(broadcasterID, false)
+}
+
+// SubscribeOverlay is Subscribe for an OBS overlay, which Overlays counts.
+func (h *Hub) SubscribeOverlay(broadcasterID string) *Subscription {
+	return h.subscribe(broadcasterID, true)
+}
+
+func (h *Hub) subscribe(broadcasterID string, overlay bool) *Subscription {
 	c := make(chan Message, h.buffer)
-	s := &Subscription{C: c, c: c, hub: h, broadcaster: broadcasterID}
+	s := &Subscription{C: c, c: c, hub: h, broadcaster: broadcasterID, overlay: overlay}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.subs[broadcasterID] == nil {
@@ -96,6 +120,19 @@ func (h *Hub) Subscribers() int {
 	n := 0
 	for _, set := range h.subs {
 		n += len(set)
+	}
+	return n
+}
+
+// Overlays counts a broadcaster's open overlay streams on this instance.
+func (h *Hub) Overlays(broadcasterID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for s := range h.subs[broadcasterID] {
+		if s.overlay {
+			n++
+		}
 	}
 	return n
 }

@@ -57,3 +57,19 @@ func TestCloseTwice(t *testing.T) {
 	}
 	h.Publish(hub.Message{BroadcasterID: "a"}) // no subscriber, no panic
 }
+
+func TestOverlaysCountsOnlyOverlayStreams(t *testing.T) {
+	h := hub.New(4)
+	dash, o1, o2 := h.Subscribe("a"), h.SubscribeOverlay("a"), h.SubscribeOverlay("a")
+	other := h.SubscribeOverlay("b")
+	defer dash.Close()
+	defer other.Close()
+	if n := h.Overlays("a"); n != 2 {
+		t.Fatalf("Overlays(a) = %d, want 2", n)
+	}
+	o1.Close()
+	o2.Close()
+	if n := h.Overlays("a"); n != 0 {
+		t.Fatalf("Overlays(a) after both closed = %d, want 0", n)
+	}
+}

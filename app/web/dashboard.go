@@ -35,12 +35,16 @@ func (s *Server) dashboard(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	overlay, err := s.overlayPanel(c.Request.Context(), sessionOf(c).BroadcasterID, csrfToken(c))
+	if err != nil {
+		return err
+	}
 	c.Header("Cache-Control", "no-store")
 	return s.render(c, http.StatusOK, views.DashboardPage(views.Dashboard{
 		Page: s.page(c, "Dashboard"), Events: events, Demo: s.cfg.Demo(), Status: status, Pusher: pusherStatus,
 		StreamURL: withType("/dashboard/stream", filter), TestFollowURL: "/dashboard/test-follow",
 		ExportURL: "/dashboard/export.csv", CallbackURL: s.callbackURL(),
-		EventTypes: types, TestEventURL: "/dashboard/test-event", Filters: filterLinks(filter),
+		EventTypes: types, TestEventURL: "/dashboard/test-event", Filters: filterLinks(filter), Overlay: overlay,
 	}), nil)
 }
 

@@ -55,7 +55,7 @@ func (s *Server) fail(c *gin.Context, err error) {
 	}
 	if status >= 500 {
 		s.log.Error("request failed", slog.String("method", c.Request.Method),
-			slog.String("path", c.Request.URL.Path), slog.Int("status", status), slog.Any("err", err))
+			slog.String("path", logPath(c)), slog.Int("status", status), slog.Any("err", err))
 	}
 	if c.Writer.Written() {
 		return

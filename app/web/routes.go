@@ -13,6 +13,10 @@ func (s *Server) routes() {
 	r.GET("/assets/*file", gin.WrapH(s.assets))
 	r.POST("/webhooks/twitch", s.handle(s.twitchWebhook))
 
+	// OBS overlays: the secret token in the URL is the credential (a browser source has no session).
+	r.GET("/overlay/:token", s.handle(s.overlayPage))
+	r.GET("/overlay/:token/stream", s.handle(s.overlayStream))
+
 	// People: every route below knows the session, and every POST carries a CSRF token.
 	people := r.Group("/", s.loadSession, s.csrf)
 	people.GET("/", s.handle(s.landing))
@@ -32,6 +36,10 @@ func (s *Server) routes() {
 	dash.POST("/resubscribe", s.handle(s.dashboardResubscribe))
 	dash.POST("/history", s.handle(s.dashboardHistory))
 	dash.POST("/account/delete", s.handle(s.dashboardDeleteAccount))
+	dash.POST("/overlay/rotate", s.handle(s.dashboardOverlayRotate))
+	dash.GET("/overlay/status", s.handle(s.dashboardOverlayStatus))
+	dash.POST("/overlay/test-alert", s.handle(s.dashboardOverlayTestAlert))
+	dash.POST("/overlay/safe-mode", s.handle(s.dashboardOverlaySafeMode))
 
 	// pusher-js asks here to subscribe to the streamer's private channel (CSRF token as a header).
 	people.POST("/pusher/auth", s.requireSession, s.handle(s.pusherAuth))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +47,7 @@ type Server struct {
 	log       *slog.Logger
 	heartbeat time.Duration
 	now       func() time.Time
+	flood     floodRule
 	router    *gin.Engine
 
 	closing   chan struct{} // closed by Close: open SSE streams end
@@ -60,7 +62,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, pusher: o.Pusher, assets: cat, log: o.Logger,
-		heartbeat: o.Heartbeat, now: o.Now, closing: make(chan struct{}),
+		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, closing: make(chan struct{}),
 	}
 	if s.heartbeat == 0 {
 		s.heartbeat = 15 * time.Second
@@ -102,8 +104,16 @@ func (s *Server) logRequests(c *gin.Context) {
 		level = slog.LevelDebug
 	}
 	s.log.LogAttrs(c.Request.Context(), level, "http request",
-		slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+		slog.String("method", c.Request.Method), slog.String("path", logPath(c)),
 		slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)))
+}
+
+// logPath is the request's path as logs may show it: an overlay's token is its credential.
+func logPath(c *gin.Context) string {
+	if strings.HasPrefix(c.FullPath(), "/overlay/:token") {
+		return strings.Replace(c.FullPath(), ":token", "…", 1)
+	}
+	return c.Request.URL.Path
 }
 
 // securityHeaders applies to every response.

@@ -67,7 +67,7 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 				// Dropped as too slow: close, and the browser reconnects and catches up from the log.
 				return nil
 			}
-			if m.EventID <= cursor || (filter != "" && m.Type != filter) {
+			if m.Kind != "" || m.EventID <= cursor || (filter != "" && m.Type != filter) {
 				continue
 			}
 			cursor = m.EventID

@@ -1,0 +1,138 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/store"
+	"github.com/twitch-event-viewer/tev/views"
+)
+
+// The OBS overlay lives at a secret URL, /overlay/{token}: the token is the only credential (a
+// browser source has no session), so only its SHA-256 is stored and rotating it ends the old one.
+
+// overlayPage is the browser source: a transparent page that plays each new event as an alert.
+func (s *Server) overlayPage(c *gin.Context) error {
+	ov, err := s.overlayOf(c)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Robots-Tag", "noindex")
+	return s.renderPage(c, http.StatusOK, views.OverlayPage(views.OverlayView{
+		CSS: s.assets.URL("overlay.css"), Script: s.assets.URL("overlay.js"),
+		StreamURL: c.Request.URL.Path + "/stream", StorageKey: "tev-overlay-" + ov.TokenHash[:16],
+		AlertMillis: int(s.cfg.OverlayAlert.Milliseconds()),
+	}))
+}
+
+// overlayOf finds the overlay the URL's token opens; an unknown or rotated token is a 404.
+func (s *Server) overlayOf(c *gin.Context) (*store.Overlay, error) {
+	ov, err := s.store.OverlayByTokenHash(c.Request.Context(), tokenHash(c.Param("token")))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, notFoundErr("There is no overlay at this address. Copy the current URL from your dashboard.")
+	case err != nil:
+		return nil, unavailable("The database is not answering.", err)
+	}
+	return ov, nil
+}
+
+// dashboardOverlayRotate makes a new overlay URL (the first one, or a replacement): the old URL
+// stops working at once and its open streams end. The URL is shown this once: only its hash is kept.
+func (s *Server) dashboardOverlayRotate(c *gin.Context) error {
+	b := sessionOf(c).BroadcasterID
+	token := newToken()
+	if err := s.store.SaveOverlay(c.Request.Context(), &store.Overlay{BroadcasterID: b, TokenHash: tokenHash(token), CreatedAt: s.now()}); err != nil {
+		return unavailable("The overlay URL could not be saved: the database is not answering.", err)
+	}
+	s.hub.Publish(hub.Message{BroadcasterID: b, Kind: hub.KindOverlayRotated})
+	panel, err := s.overlayPanel(c.Request.Context(), b, csrfToken(c))
+	if err != nil {
+		return err
+	}
+	panel.URL = s.cfg.PublicURL.String() + "/overlay/" + token
+	c.Header("Cache-Control", "no-store")
+	return s.render(c, http.StatusOK, views.OverlayCreatedPage(views.OverlayCreated{Page: s.page(c, "Overlay URL"), Panel: panel}),
+		views.OverlayPanel(panel))
+}
+
+// overlayPanel is the dashboard's overlay section.
+func (s *Server) overlayPanel(ctx context.Context, broadcaster, csrf string) (views.OverlayPanelView, error) {
+	ov, err := s.store.OverlayOf(ctx, broadcaster)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return views.OverlayPanelView{}, unavailable("Your overlay could not be loaded: the database is not answering.", err)
+	}
+	var types []views.EventTypeOption
+	for _, k := range eventsub.Kinds {
+		if alertTypes[k.Type] {
+			types = append(types, views.EventTypeOption{Type: k.Type, Label: k.Label})
+		}
+	}
+	return views.OverlayPanelView{Exists: err == nil, RotateURL: "/dashboard/overlay/rotate", CSRF: csrf,
+		Status: s.overlayStatus(broadcaster), TestURL: "/dashboard/overlay/test-alert", TestTypes: types,
+		SafeMode: ov != nil && ov.SafeMode, SafeURL: "/dashboard/overlay/safe-mode"}, nil
+}
+
+func (s *Server) overlayStatus(broadcaster string) views.OverlayStatus {
+	return views.OverlayStatus{Connected: s.hub.Overlays(broadcaster), URL: "/dashboard/overlay/status"}
+}
+
+// dashboardOverlayStatus is the panel's self-refreshing "connected" line. It counts this
+// instance's streams: with several instances behind a proxy, the overlay may be on another.
+func (s *Server) dashboardOverlayStatus(c *gin.Context) error {
+	c.Header("Cache-Control", "no-store")
+	return s.renderPage(c, http.StatusOK, views.OverlayStatusLine(s.overlayStatus(sessionOf(c).BroadcasterID)))
+}
+
+// dashboardOverlayTestAlert plays a sample alert of the posted type on the streamer's open
+// overlays. Unlike the demo's test events it is not stored: it never reaches the event list.
+func (s *Server) dashboardOverlayTestAlert(c *gin.Context) error {
+	typ := c.PostForm("type")
+	if !alertTypes[typ] {
+		return badRequest("Choose one of the alert types the overlay panel lists.", nil)
+	}
+	sess := sessionOf(c)
+	user := randomFollower()
+	raw, err := eventsub.SampleEvent(typ, eventsub.Follower{ID: sess.BroadcasterID, Login: sess.Login, Name: sess.DisplayName}, user, s.now())
+	if err != nil {
+		return err
+	}
+	payload, err := jsonString(raw)
+	if err != nil {
+		return err
+	}
+	sample := store.Event{Type: typ, BroadcasterID: sess.BroadcasterID, UserID: user.ID, UserLogin: user.Login,
+		UserName: user.Name, OccurredAt: s.now(), ReceivedAt: s.now(), Payload: payload}
+	s.hub.Publish(hub.Message{BroadcasterID: sess.BroadcasterID, Kind: hub.KindTestAlert, Event: sample})
+	if c.GetHeader("HX-Request") == "true" {
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	c.Redirect(http.StatusSeeOther, "/dashboard")
+	return nil
+}
+
+// dashboardOverlaySafeMode turns follow alerts off (on=1) or back on: one click when a follow
+// bot floods the channel. The follows are still stored and listed.
+func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
+	b := sessionOf(c).BroadcasterID
+	if err := s.store.SetOverlaySafeMode(c.Request.Context(), b, c.PostForm("on") == "1"); err != nil {
+		return unavailable("Safe mode could not be saved: the database is not answering.", err)
+	}
+	s.hub.Publish(hub.Message{BroadcasterID: b, Kind: hub.KindOverlaySettings})
+	if c.GetHeader("HX-Request") != "true" {
+		c.Redirect(http.StatusSeeOther, "/dashboard")
+		return nil
+	}
+	panel, err := s.overlayPanel(c.Request.Context(), b, csrfToken(c))
+	if err != nil {
+		return err
+	}
+	return s.renderPage(c, http.StatusOK, views.OverlayPanel(panel))
+}

@@ -1,0 +1,132 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/store"
+)
+
+// overlayStream is the overlay's SSE stream: one "alert" per new event, with the event id as
+// the SSE id. A reconnect resumes after Last-Event-ID (the browser's own reconnect) or ?after=
+// (the page's last shown alert, kept across OBS reloads); a first connect starts from now.
+// Alerts older than the max age are skipped, so an outage does not dump a backlog on stream.
+func (s *Server) overlayStream(c *gin.Context) error {
+	ov, err := s.overlayOf(c)
+	if err != nil {
+		return err
+	}
+	b := ov.BroadcasterID
+	// Subscribe before reading the database: the cursor drops what both deliver.
+	sub := s.hub.SubscribeOverlay(b)
+	defer sub.Close()
+	ctx := c.Request.Context()
+	after, replay, err := s.overlayStart(c, b)
+	if err != nil {
+		return unavailable("The database is not answering.", err)
+	}
+
+	w := c.Writer
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// The start as an id, so that the browser's reconnect resumes here even before any alert.
+	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
+
+	a := &alerter{w: w, cursor: after, maxAge: s.cfg.OverlayMaxAge, now: s.now, flood: s.flood, safeMode: ov.SafeMode}
+	if replay {
+		if err := a.catchUp(c, s.store, b); err != nil {
+			s.log.Error("overlay catch-up", "broadcaster_id", b, "err", err)
+			return nil // the browser reconnects and tries again
+		}
+	}
+	w.Flush()
+
+	beat := time.NewTicker(s.heartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.closing:
+			return nil
+		case <-beat.C:
+			// Another instance may have rotated the URL or changed a setting: its hub cannot tell this one.
+			if !s.overlayReload(c, ov.TokenHash, a) {
+				return nil
+			}
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case <-a.quiet():
+			a.flush()
+		case m, ok := <-sub.C:
+			if !ok {
+				return nil // dropped as too slow: the browser reconnects and catches up
+			}
+			switch m.Kind {
+			case hub.KindOverlayRotated, hub.KindOverlaySettings:
+				if !s.overlayReload(c, ov.TokenHash, a) {
+					return nil
+				}
+			case hub.KindTestAlert:
+				a.write(presentAlert(m.Event))
+			case "":
+				a.add(m.Event) // in id order; what the catch-up sent is dropped
+			}
+		}
+		w.Flush()
+	}
+}
+
+// overlayStart is where a stream resumes: after Last-Event-ID, else ?after=, replaying what was
+// missed; else after the newest event, replaying nothing. An id past the newest (the database
+// was reset) resumes at the newest.
+func (s *Server) overlayStart(c *gin.Context, broadcaster string) (after int64, replay bool, err error) {
+	newest, err := s.store.NewestEventID(c.Request.Context(), broadcaster)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, v := range []string{c.GetHeader("Last-Event-ID"), c.Query("after")} {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id >= 0 {
+			return min(id, newest), true, nil
+		}
+	}
+	return newest, false, nil
+}
+
+// overlayReload reports whether the stream's token is still the overlay's (not rotated away),
+// and applies the overlay's current settings. A database error keeps the stream as it is: it is
+// not proof of rotation.
+func (s *Server) overlayReload(c *gin.Context, hash string, a *alerter) bool {
+	ov, err := s.store.OverlayByTokenHash(c.Request.Context(), hash)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false
+	case err != nil:
+		s.log.Warn("overlay reload", "err", err)
+		return true
+	}
+	a.setSafeMode(ov.SafeMode)
+	return true
+}
+
+// alertTypes are the events that play as alerts; stream online/offline and the rest only show
+// on the dashboard.
+var alertTypes = map[string]bool{
+	eventsub.ChannelFollow: true, eventsub.ChannelSubscribe: true, eventsub.ChannelSubscriptionGift: true,
+	eventsub.ChannelCheer: true, eventsub.ChannelRaid: true, eventsub.ChannelPointsRedemption: true,
+}
+
+// alertable reports whether ev plays on the overlay: a stored, visible, live event of an alert
+// type that is recent enough.
+func alertable(ev store.Event, now time.Time, maxAge time.Duration) bool {
+	return alertTypes[ev.Type] && !ev.Hidden && ev.Source != store.SourceBackfill && now.Sub(ev.OccurredAt) <= maxAge
+}
