@@ -74,6 +74,35 @@ func TestBrowserOverlay(t *testing.T) {
 		o.waitPlayed("After_Flood followed")
 		o.expectPlayed([]string{"After_Reload followed", "200 new followers", "After_Flood followed"})
 
+		// The dashboard's queue buttons: paused, a follow waits; clear drops it; after resume only
+		// the follow that came after the clear plays.
+		o.overlayControl("pause", "pause")
+		mustDeliver(t, app.URL, follower("Held_Then_Cleared"))
+		o.poll("the follow to wait in the paused queue", `document.body.dataset.queued === "1"`)
+		o.overlayControl("clear", "pause clear")
+		mustDeliver(t, app.URL, follower("After_Clear"))
+		o.poll("the next follow to wait in the paused queue", `document.body.dataset.queued === "1"`)
+		o.overlayControl("resume", "pause clear resume")
+		o.waitPlayed("After_Clear followed")
+		o.expectPlayed([]string{"After_Reload followed", "200 new followers", "After_Flood followed", "After_Clear followed"})
+
+		// The dashboard's preview frame plays a sample with the unsaved template and CSS; the CSS is
+		// a <style>'s text, so markup in it never runs.
+		o.do(chromedp.Navigate(proxy.URL + "/dashboard"))
+		o.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="overlay-css"]').value =
+			".alert-text { color: rgb(255, 0, 0) } </style><script>window.pwned = 1</script>";
+		document.querySelector('input[name="template_channel.cheer"]').value = "Preview {amount} bits";
+		document.querySelector('select[name="preview_type"]').value = "channel.cheer"; undefined`))
+		o.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-preview-button"]`)))
+		o.poll("the preview to play the sample with the custom CSS", `(() => {
+			const d = document.querySelector('iframe[name="overlay-preview"]').contentDocument;
+			const t = d?.querySelector(".alert-text");
+			return !!t && t.textContent.startsWith("Preview ") && getComputedStyle(t).color === "rgb(255, 0, 0)" &&
+				d.defaultView.pwned === undefined && d.querySelectorAll("script").length === 1;
+		})()`)
+		o.do(chromedp.Navigate(proxy.URL + overlayPath))
+		o.poll("the overlay's stream to open again", `document.body.dataset.state === "live"`)
+
 		// Rotating the URL stops the old overlay at once: its stream ends and its page is gone. The
 		// streamer's dashboard form is posted from the overlay's tab, which has the session cookie.
 		o.do(chromedp.Evaluate[chromedp.Void](`fetch("/dashboard").then((r) => r.text()).then((html) => {
@@ -106,6 +135,18 @@ func (b *browser) rotateOverlay(old string) string {
 		b.t.Fatalf("the dashboard shows overlay path %q (before: %q)", u, old)
 	}
 	return u
+}
+
+// overlayControl posts the dashboard's queue button for action from this tab (which has the
+// streamer's session cookie), and waits until the overlay has obeyed the commands in seen.
+func (b *browser) overlayControl(action, seen string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`fetch("/dashboard").then((r) => r.text()).then((html) => {
+		const doc = new DOMParser().parseFromString(html, "text/html");
+		const form = new FormData(doc.querySelector('[data-testid="overlay-control"][data-action=%q]').form);
+		return fetch("/dashboard/overlay/control", { method: "POST", body: new URLSearchParams(form) });
+	}); undefined`, action)))
+	b.poll("the overlay to obey "+action, fmt.Sprintf(`document.body.dataset.controls === %q`, seen))
 }
 
 // played is what the overlay has played since the page loaded, in order.

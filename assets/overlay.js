@@ -11,6 +11,24 @@
   const played = [];
   const log = [];
   let busy = false;
+  let paused = false;
+  let timer = 0; // the current alert's end
+  const controls = [];
+
+  // The streamer's CSS, as a <style> element's text: never parsed as HTML.
+  if (body.dataset.customCss) {
+    const style = document.createElement("style");
+    style.textContent = body.dataset.customCss;
+    document.head.append(style);
+  }
+  // The dashboard's preview: one sample alert, over and over, and no stream.
+  if (body.dataset.preview) {
+    const sample = JSON.parse(body.dataset.preview);
+    const loop = () => { queue.push(sample); next(); };
+    loop();
+    setInterval(() => { if (!busy && queue.length === 0) loop(); }, 500);
+    return;
+  }
 
   const last = localStorage.getItem(key) || "";
   const url = body.dataset.streamUrl + (/^\d+$/.test(last) ? "?after=" + last : "");
@@ -22,13 +40,29 @@
   };
   source.addEventListener("alert", (e) => {
     queue.push(JSON.parse(e.data));
+    body.dataset.queued = String(queue.length);
     next();
+  });
+  // The dashboard's queue buttons. Pause holds the queue (the alert on screen finishes);
+  // skip ends the alert on screen; clear drops every alert still waiting.
+  source.addEventListener("control", (e) => {
+    switch (e.data) {
+      case "pause": paused = true; break;
+      case "resume": paused = false; next(); break;
+      case "skip": if (busy) { clearTimeout(timer); done(); } break;
+      case "clear": queue.length = 0; break;
+    }
+    controls.push(e.data);
+    body.dataset.controls = controls.join(" ");
+    body.dataset.paused = String(paused);
+    body.dataset.queued = String(queue.length);
   });
 
   function next() {
-    if (busy || queue.length === 0) return;
+    if (busy || paused || queue.length === 0) return;
     busy = true;
     const a = queue.shift();
+    body.dataset.queued = String(queue.length);
     box.querySelector(".alert-user").textContent = a.user;
     box.querySelector(".alert-text").textContent = a.text;
     box.querySelector(".alert-detail").textContent = a.detail;
@@ -41,11 +75,13 @@
     log.push((a.user ? a.user + " " : "") + a.text);
     body.dataset.played = played.join(" ");
     body.dataset.playedLog = JSON.stringify(log);
-    setTimeout(() => {
-      box.classList.remove("playing");
-      box.hidden = true;
-      busy = false;
-      setTimeout(next, 300);
-    }, showMs);
+    timer = setTimeout(done, a.duration_ms || showMs);
+  }
+
+  function done() {
+    box.classList.remove("playing");
+    box.hidden = true;
+    busy = false;
+    setTimeout(next, 300);
   }
 })();

@@ -2,6 +2,8 @@
 // below and never query anything.
 package views
 
+import "time"
+
 // Assets are the content-hashed URLs of the static files a page loads.
 type Assets struct {
 	CSS  string
@@ -36,6 +38,8 @@ type EventRow struct {
 	AtISO  string
 	AtText string
 	Live   bool // reached an open page after it loaded: highlighted as it comes in
+	At     time.Time
+	Burst  int // a follow's flood burst size (0: not part of a flood)
 }
 
 // EventPage is a page of rows, newest first, with the URL of the next older page ("" at the end).
@@ -135,19 +139,37 @@ type OverlayView struct {
 	StreamURL   string
 	StorageKey  string // where the page keeps the last alert it showed, across reloads
 	AlertMillis int    // how long each alert shows
+	CustomCSS   string // the streamer's CSS: overlay.js sets it as a <style> element's text
+	Preview     string // a sample alert's JSON: the page plays it over and over, with no stream
+}
+
+// AlertSettingView is one alert type's row of the overlay settings form.
+type AlertSettingView struct {
+	Type     string
+	Label    string
+	Enabled  bool
+	Template string
+	Duration string // seconds; "" the default
+	Hint     string // the placeholders that fit the type
 }
 
 // OverlayPanelView is the dashboard's overlay section.
 type OverlayPanelView struct {
-	Exists    bool
-	URL       string // the secret URL, only in the answer that made it ("" otherwise: only its hash is kept)
-	RotateURL string
-	CSRF      string
-	Status    OverlayStatus
-	TestURL   string // plays a sample alert (not stored)
-	SafeMode  bool   // follow alerts off
-	SafeURL   string
-	TestTypes []EventTypeOption // the types that play as alerts
+	Exists     bool
+	URL        string // the secret URL, only in the answer that made it ("" otherwise: only its hash is kept)
+	RotateURL  string
+	CSRF       string
+	Status     OverlayStatus
+	TestURL    string // plays a sample alert (not stored)
+	SafeMode   bool   // follow alerts off
+	SafeURL    string
+	TestTypes  []EventTypeOption // the types that play as alerts
+	ControlURL string            // pauses, resumes, skips or clears the open overlays' queue
+	AlertsURL  string            // saves the alert settings
+	PreviewURL string            // renders the unsaved settings in the preview frame
+	Alerts     []AlertSettingView
+	CustomCSS  string
+	MaxCSS     int
 }
 
 // OverlayStatus says whether an overlay is connected right now; the dashboard refreshes it.
@@ -160,4 +182,9 @@ type OverlayStatus struct {
 type OverlayCreated struct {
 	Page
 	Panel OverlayPanelView
+}
+
+// overlayControls are the alert queue's buttons: the action each posts, and its label.
+var overlayControls = []struct{ Action, Label string }{
+	{"pause", "Pause"}, {"resume", "Resume"}, {"skip", "Skip current"}, {"clear", "Clear queue"},
 }

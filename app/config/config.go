@@ -37,6 +37,8 @@ type Config struct {
 	LogLevel          string
 	OverlayMaxAge     time.Duration // overlay alerts older than this are skipped, not played late
 	OverlayAlert      time.Duration // how long the overlay shows each alert
+	FloodFollows      int           // more follows than this in one burst are a flood: one overlay alert
+	FloodWindow       time.Duration // the longest a burst of follows lasts
 }
 
 // Demo reports whether the app runs without Twitch credentials, offering the demo sign-in.
@@ -55,6 +57,8 @@ const (
 	minSessionSecret         = 32
 	DefaultOverlayMaxAge     = 2 * time.Minute
 	DefaultOverlayAlert      = 5 * time.Second
+	DefaultFloodFollows      = 20
+	DefaultFloodWindow       = 10 * time.Second
 )
 
 // Load reads the configuration. In demo mode, missing secrets are generated once and kept in
@@ -93,6 +97,8 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.OverlayMaxAge = parseDuration(&errs, "OVERLAY_MAX_AGE", getenv("OVERLAY_MAX_AGE"), DefaultOverlayMaxAge)
 	c.OverlayAlert = parseDuration(&errs, "OVERLAY_ALERT_DURATION", getenv("OVERLAY_ALERT_DURATION"), DefaultOverlayAlert)
+	c.FloodFollows = parseCount(&errs, "OVERLAY_FLOOD_FOLLOWS", getenv("OVERLAY_FLOOD_FOLLOWS"), DefaultFloodFollows)
+	c.FloodWindow = parseDuration(&errs, "OVERLAY_FLOOD_WINDOW", getenv("OVERLAY_FLOOD_WINDOW"), DefaultFloodWindow)
 	c.PublicURL = parseURL(&errs, "PUBLIC_URL", or(getenv("PUBLIC_URL"), fmt.Sprintf("http://localhost:%d", port)))
 	c.TwitchAPIURL = parseURL(&errs, "TWITCH_API_URL", or(getenv("TWITCH_API_URL"), DefaultTwitchAPIURL))
 	c.TwitchAuthURL = parseURL(&errs, "TWITCH_AUTH_URL", or(getenv("TWITCH_AUTH_URL"), DefaultTwitchAuthURL))
@@ -193,6 +199,18 @@ func parseDuration(errs *[]error, name, raw string, def time.Duration) time.Dura
 		return def
 	}
 	return d
+}
+
+func parseCount(errs *[]error, name, raw string, def int) int {
+	if raw == "" {
+		return def
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		*errs = append(*errs, fmt.Errorf("%s must be a whole number of at least 1, got %q", name, raw))
+		return def
+	}
+	return n
 }
 
 func or(v, def string) string {

@@ -66,6 +66,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{with("LOG_LEVEL", "loud"), "LOG_LEVEL"},
 		{with("OVERLAY_MAX_AGE", "2"), "OVERLAY_MAX_AGE"},
 		{with("OVERLAY_ALERT_DURATION", "-1s"), "OVERLAY_ALERT_DURATION"},
+		{with("OVERLAY_FLOOD_FOLLOWS", "0"), "OVERLAY_FLOOD_FOLLOWS"},
+		{with("OVERLAY_FLOOD_WINDOW", "soon"), "OVERLAY_FLOOD_WINDOW"},
 		{with("TOKEN_KEY", ""), "TOKEN_KEY"},
 		{with("TOKEN_KEY", "c2hvcnQ="), "TOKEN_KEY"},
 	}

@@ -13,11 +13,12 @@ import (
 // for the broadcaster's overlays.
 type Message struct {
 	BroadcasterID string
-	Kind          string // "" for a stored event; KindOverlayRotated, KindTestAlert
+	Kind          string // "" for a stored event; else one of the overlay signals below
 	EventID       int64
 	Type          string // the event's EventSub type, for viewers who watch only one
 	HTML          string
 	Event         store.Event // the stored event (a test alert's sample: never stored), for overlays
+	Control       string      // KindOverlayControl's command: one of Controls
 }
 
 // Signals for overlays; dashboard streams ignore them.
@@ -25,7 +26,11 @@ const (
 	KindOverlayRotated  = "overlay-rotated"  // the overlay URL changed: streams of the old one end
 	KindTestAlert       = "test-alert"       // play Event as a sample alert
 	KindOverlaySettings = "overlay-settings" // the overlay's settings (safe mode) changed
+	KindOverlayControl  = "overlay-control"  // the streamer paused, resumed, skipped or cleared the alert queue
 )
+
+// Controls are the commands of a KindOverlayControl message, which the overlay's script obeys.
+var Controls = map[string]bool{"pause": true, "resume": true, "skip": true, "clear": true}
 
 // Hub fans messages out to subscribers of a broadcaster. Publish never blocks: a subscriber
 // whose buffer is full is dropped (its channel closed), as in WTF Dial's event service.

@@ -16,6 +16,18 @@ type Overlay struct {
 	TokenHash     string    `bun:"token_hash,notnull"`
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 	SafeMode      bool      `bun:"safe_mode,notnull"` // follow alerts off
+	CustomCSS     string    `bun:"custom_css,notnull"`
+}
+
+// AlertSetting is how one event type plays on a streamer's overlay.
+type AlertSetting struct {
+	bun.BaseModel `bun:"table:overlay_alerts"`
+
+	BroadcasterID   string `bun:"broadcaster_id,pk"`
+	Type            string `bun:"type,pk"`
+	Enabled         bool   `bun:"enabled,notnull"`
+	Template        string `bun:"template,notnull"`         // "" the dashboard's wording
+	DurationSeconds int    `bun:"duration_seconds,notnull"` // 0 the default
 }
 
 // OverlayByTokenHash finds the overlay whose token has this hash (ErrNotFound: none, or rotated).
@@ -65,4 +77,54 @@ func (s *Store) SetOverlaySafeMode(ctx context.Context, broadcasterID string, on
 		return fmt.Errorf("store: overlay safe mode of %s: %w", broadcasterID, err)
 	}
 	return nil
+}
+
+// AlertSettings are a streamer's alert settings by type; a type without a row has none.
+func (s *Store) AlertSettings(ctx context.Context, broadcasterID string) (map[string]AlertSetting, error) {
+	var rows []AlertSetting
+	if err := s.db.NewSelect().Model(&rows).Where("broadcaster_id = ?", broadcasterID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("store: alert settings of %s: %w", broadcasterID, err)
+	}
+	m := make(map[string]AlertSetting, len(rows))
+	for _, r := range rows {
+		m[r.Type] = r
+	}
+	return m, nil
+}
+
+// SaveAlertSettings replaces a streamer's alert settings and overlay CSS, in one transaction.
+func (s *Store) SaveAlertSettings(ctx context.Context, broadcasterID string, settings []AlertSetting, css string) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewDelete().Model((*AlertSetting)(nil)).Where("broadcaster_id = ?", broadcasterID).Exec(ctx); err != nil {
+			return err
+		}
+		if len(settings) > 0 {
+			for i := range settings {
+				settings[i].BroadcasterID = broadcasterID
+			}
+			if _, err := tx.NewInsert().Model(&settings).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		_, err := tx.NewUpdate().Model((*Overlay)(nil)).Set("custom_css = ?", css).Where("broadcaster_id = ?", broadcasterID).Exec(ctx)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: save alert settings of %s: %w", broadcasterID, err)
+	}
+	return nil
+}
+
+// FollowsBetween returns the ids and times of a broadcaster's follows that happened from from to
+// to, oldest first (at most 10,000): what the dashboard needs to tell follow bursts.
+func (s *Store) FollowsBetween(ctx context.Context, broadcasterID string, from, to time.Time) ([]Event, error) {
+	var evs []Event
+	err := s.db.NewSelect().Model(&evs).Column("id", "occurred_at").
+		Where("broadcaster_id = ?", broadcasterID).Where("type = ?", "channel.follow").
+		Where("occurred_at >= ?", from.UTC()).Where("occurred_at <= ?", to.UTC()).
+		OrderExpr("occurred_at ASC, id ASC").Limit(10000).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: follows of %s between %s and %s: %w", broadcasterID, from, to, err)
+	}
+	return evs, nil
 }

@@ -40,3 +40,35 @@ func TestOverlayRotationAndSafeMode(t *testing.T) {
 		}
 	})
 }
+
+func TestAlertSettings(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.SaveOverlay(ctx, &store.Overlay{BroadcasterID: "100", TokenHash: "h", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		want := []store.AlertSetting{
+			{Type: "channel.follow", Enabled: false},
+			{Type: "channel.cheer", Enabled: true, Template: "{user}: {amount}!", DurationSeconds: 9},
+		}
+		if err := s.SaveAlertSettings(ctx, "100", want, "body { color: red }"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.AlertSettings(ctx, "100")
+		if err != nil || len(got) != 2 || got["channel.follow"].Enabled || got["channel.cheer"] != want[1] {
+			t.Fatalf("settings %+v, %v; want %+v", got, err, want)
+		}
+		if ov, err := s.OverlayOf(ctx, "100"); err != nil || ov.CustomCSS != "body { color: red }" {
+			t.Fatalf("overlay %+v, %v; want the custom CSS", ov, err)
+		}
+		if err := s.SaveAlertSettings(ctx, "100", nil, ""); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AlertSettings(ctx, "100"); err != nil || len(got) != 0 {
+			t.Fatalf("settings after reset %+v, %v", got, err)
+		}
+		if err := s.DeleteAccount(ctx, "100"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -73,7 +73,11 @@ func (s *Server) eventPage(c *gin.Context, filter string, after store.Cursor) (v
 	if err != nil {
 		return views.EventPage{}, unavailable("Your events could not be loaded: the database is not answering.", err)
 	}
-	return pageOf(evs, filter), nil
+	p := pageOf(evs, filter)
+	if err := s.markBursts(c.Request.Context(), sessionOf(c).BroadcasterID, &p); err != nil {
+		return views.EventPage{}, unavailable("Your events could not be loaded: the database is not answering.", err)
+	}
+	return p, nil
 }
 
 // pageOf turns up to pageSize+1 timeline events into a page of rows and, when there are more,

@@ -27,7 +27,7 @@ func (s *Server) overlayPage(c *gin.Context) error {
 	return s.renderPage(c, http.StatusOK, views.OverlayPage(views.OverlayView{
 		CSS: s.assets.URL("overlay.css"), Script: s.assets.URL("overlay.js"),
 		StreamURL: c.Request.URL.Path + "/stream", StorageKey: "tev-overlay-" + ov.TokenHash[:16],
-		AlertMillis: int(s.cfg.OverlayAlert.Milliseconds()),
+		AlertMillis: int(s.cfg.OverlayAlert.Milliseconds()), CustomCSS: ov.CustomCSS,
 	}))
 }
 
@@ -74,9 +74,16 @@ func (s *Server) overlayPanel(ctx context.Context, broadcaster, csrf string) (vi
 			types = append(types, views.EventTypeOption{Type: k.Type, Label: k.Label})
 		}
 	}
-	return views.OverlayPanelView{Exists: err == nil, RotateURL: "/dashboard/overlay/rotate", CSRF: csrf,
+	v := views.OverlayPanelView{Exists: err == nil, RotateURL: "/dashboard/overlay/rotate", CSRF: csrf,
 		Status: s.overlayStatus(broadcaster), TestURL: "/dashboard/overlay/test-alert", TestTypes: types,
-		SafeMode: ov != nil && ov.SafeMode, SafeURL: "/dashboard/overlay/safe-mode"}, nil
+		SafeMode: ov != nil && ov.SafeMode, SafeURL: "/dashboard/overlay/safe-mode", ControlURL: "/dashboard/overlay/control",
+		AlertsURL: "/dashboard/overlay/alerts", PreviewURL: "/dashboard/overlay/preview", MaxCSS: maxCSS}
+	if ov == nil {
+		return v, nil
+	}
+	v.CustomCSS = ov.CustomCSS
+	v.Alerts, err = s.alertSettingsView(ctx, broadcaster)
+	return v, err
 }
 
 func (s *Server) overlayStatus(broadcaster string) views.OverlayStatus {
@@ -135,4 +142,21 @@ func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
 		return err
 	}
 	return s.renderPage(c, http.StatusOK, views.OverlayPanel(panel))
+}
+
+// dashboardOverlayControl pauses, resumes, skips or clears the alert queue of the streamer's open
+// overlays on this instance. It is a command for now, not a setting: nothing is stored, and an
+// overlay that connects later starts unpaused.
+func (s *Server) dashboardOverlayControl(c *gin.Context) error {
+	action := c.PostForm("action")
+	if !hub.Controls[action] {
+		return badRequest("Choose pause, resume, skip or clear.", nil)
+	}
+	s.hub.Publish(hub.Message{BroadcasterID: sessionOf(c).BroadcasterID, Kind: hub.KindOverlayControl, Control: action})
+	if c.GetHeader("HX-Request") == "true" {
+		c.Status(http.StatusNoContent)
+		return nil
+	}
+	c.Redirect(http.StatusSeeOther, "/dashboard")
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,11 +21,39 @@ type alert struct {
 	User   string `json:"user"`
 	Text   string `json:"text"`
 	Detail string `json:"detail"`
+	// DurationMs is how long it shows (0: the page's default, OVERLAY_ALERT_DURATION).
+	DurationMs int `json:"duration_ms,omitempty"`
 }
 
 func presentAlert(ev store.Event) alert {
 	r := presentEvent(ev)
 	return alert{ID: ev.ID, Type: ev.Type, User: r.User, Text: r.Action, Detail: r.Detail}
+}
+
+// styled applies the streamer's settings for the alert's type: a template replaces the
+// wording (user and text become one line), a duration replaces the default.
+func styled(al alert, ev store.Event, set store.AlertSetting) alert {
+	if set.DurationSeconds > 0 {
+		al.DurationMs = set.DurationSeconds * 1000
+	}
+	if set.Template != "" {
+		al.Text = fillTemplate(set.Template, al.User, ev)
+		al.User, al.Detail = "", ""
+	}
+	return al
+}
+
+// fillTemplate fills {user}, {amount} (bits, viewers, gifted subs, points) and {message}. The
+// overlay sets the result as text, never as HTML.
+func fillTemplate(tmpl, user string, ev store.Event) string {
+	var p payload
+	_ = json.Unmarshal([]byte(ev.Payload), &p)
+	amount := max(p.Bits, p.Viewers, p.Total, p.Reward.Cost)
+	message := p.Message
+	if message == "" {
+		message = p.UserInput
+	}
+	return strings.NewReplacer("{user}", user, "{amount}", strconv.Itoa(amount), "{message}", message).Replace(tmpl)
 }
 
 // floodRule collapses a burst of follows (a follow bot, a raid's viewers) into one alert.
@@ -46,6 +76,7 @@ type alerter struct {
 	flood  floodRule
 	// safeMode drops follow alerts (a follow bot is at work); the follows are still stored.
 	safeMode bool
+	settings map[string]store.AlertSetting // by type; a type without one plays as the dashboard words it
 
 	held      []store.Event // the burst's first follows, up to the threshold + 1
 	heldN     int           // every follow of the burst
@@ -63,12 +94,12 @@ func (a *alerter) add(ev store.Event) {
 	if !alertable(ev, a.now(), a.maxAge) {
 		return
 	}
-	if ev.Type == eventsub.ChannelFollow && a.safeMode {
+	if ev.Type == eventsub.ChannelFollow && a.safeMode || a.off(ev.Type) {
 		return
 	}
 	if ev.Type != eventsub.ChannelFollow {
 		a.flush() // the held follows came first
-		a.write(presentAlert(ev))
+		a.play(ev)
 		return
 	}
 	if a.heldN == 0 {
@@ -115,12 +146,32 @@ func (a *alerter) flush() {
 	held, n, last := a.held, a.heldN, a.heldLast
 	a.held, a.heldN = nil, 0
 	if n > a.flood.Threshold {
-		a.write(alert{ID: last, Type: eventsub.ChannelFollow, Text: fmt.Sprintf("%d new followers", n)})
+		al := alert{ID: last, Type: eventsub.ChannelFollow, Text: fmt.Sprintf("%d new followers", n)}
+		if d := a.settings[eventsub.ChannelFollow].DurationSeconds; d > 0 {
+			al.DurationMs = d * 1000
+		}
+		a.write(al)
 		return
 	}
 	for _, ev := range held {
-		a.write(presentAlert(ev))
+		a.play(ev)
 	}
+}
+
+// off reports whether the streamer turned the type's alerts off.
+func (a *alerter) off(typ string) bool {
+	set, ok := a.settings[typ]
+	return ok && !set.Enabled
+}
+
+// play writes ev's alert with the streamer's settings.
+func (a *alerter) play(ev store.Event) {
+	set, ok := a.settings[ev.Type]
+	if !ok {
+		a.write(presentAlert(ev))
+		return
+	}
+	a.write(styled(presentAlert(ev), ev, set))
 }
 
 // catchUp replays what a reconnecting overlay missed, from the database.

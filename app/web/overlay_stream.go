@@ -32,6 +32,10 @@ func (s *Server) overlayStream(c *gin.Context) error {
 	if err != nil {
 		return unavailable("The database is not answering.", err)
 	}
+	settings, err := s.store.AlertSettings(ctx, b)
+	if err != nil {
+		return unavailable("The database is not answering.", err)
+	}
 
 	w := c.Writer
 	h := w.Header()
@@ -42,7 +46,7 @@ func (s *Server) overlayStream(c *gin.Context) error {
 	// The start as an id, so that the browser's reconnect resumes here even before any alert.
 	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
 
-	a := &alerter{w: w, cursor: after, maxAge: s.cfg.OverlayMaxAge, now: s.now, flood: s.flood, safeMode: ov.SafeMode}
+	a := &alerter{w: w, cursor: after, maxAge: s.cfg.OverlayMaxAge, now: s.now, flood: s.flood, safeMode: ov.SafeMode, settings: settings}
 	if replay {
 		if err := a.catchUp(c, s.store, b); err != nil {
 			s.log.Error("overlay catch-up", "broadcaster_id", b, "err", err)
@@ -77,7 +81,12 @@ func (s *Server) overlayStream(c *gin.Context) error {
 					return nil
 				}
 			case hub.KindTestAlert:
-				a.write(presentAlert(m.Event))
+				if !a.off(m.Event.Type) {
+					a.play(m.Event)
+				}
+			case hub.KindOverlayControl:
+				// No id: a command is for the overlays open now, never replayed on a reconnect.
+				writeSSE(w, "control", 0, m.Control)
 			case "":
 				a.add(m.Event) // in id order; what the catch-up sent is dropped
 			}
@@ -115,6 +124,9 @@ func (s *Server) overlayReload(c *gin.Context, hash string, a *alerter) bool {
 		return true
 	}
 	a.setSafeMode(ov.SafeMode)
+	if settings, err := s.store.AlertSettings(c.Request.Context(), ov.BroadcasterID); err == nil {
+		a.settings = settings
+	}
 	return true
 }
 

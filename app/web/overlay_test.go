@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
@@ -26,6 +28,8 @@ type overlayAlert struct {
 	User   string `json:"user"`
 	Text   string `json:"text"`
 	Detail string `json:"detail"`
+	// DurationMs is the streamer's duration for the type; 0 the default.
+	DurationMs int `json:"duration_ms"`
 }
 
 // rotateOverlay presses the dashboard's overlay button and returns the new overlay's path.
@@ -339,4 +343,171 @@ func (e *env) postType(typ string) *store.Event {
 		e.t.Fatalf("webhook answered %d %q, want 204", r.status, r.body)
 	}
 	return e.stored(out.Header.Get(eventsub.HeaderMessageID))
+}
+
+func TestOverlayQueueControls(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		e := newEnv(t, db)
+		b := e.signedIn()
+		path := b.rotateOverlay() + "/stream"
+		var actions []string
+		b.page("/dashboard").Find(`[data-testid=overlay-control]`).Each(func(_ int, sel *goquery.Selection) {
+			actions = append(actions, sel.AttrOr("data-action", ""))
+		})
+		if want := []string{"pause", "resume", "skip", "clear"}; !slices.Equal(actions, want) {
+			t.Fatalf("queue buttons %q, want %q", actions, want)
+		}
+
+		s := b.streamAt(path, "")
+		s.next() // ready: the stream is subscribed
+		if r := b.postForm("/dashboard/overlay/control", url.Values{"action": {"pause"}}); r.status != http.StatusForbidden {
+			t.Fatalf("control without CSRF token: %d, want 403", r.status)
+		}
+		if r := b.postForm("/dashboard/overlay/control", url.Values{"csrf_token": {b.csrf}, "action": {"explode"}}); r.status != http.StatusBadRequest {
+			t.Fatalf("unknown control: %d, want 400", r.status)
+		}
+		for _, action := range []string{"pause", "resume", "skip", "clear"} {
+			r := b.postForm("/dashboard/overlay/control", url.Values{"csrf_token": {b.csrf}, "action": {action}}, "HX-Request", "true")
+			if r.status != http.StatusNoContent {
+				t.Fatalf("control %s: %d %q", action, r.status, r.body)
+			}
+			ev := s.until(func(ev sseEvent) bool { return ev.Type == "control" })
+			if ev.Data != action || ev.ID != "" {
+				t.Fatalf("control event %+v, want data %q and no id", ev, action)
+			}
+		}
+		// Without htmx the form answers with the dashboard.
+		if r := b.postForm("/dashboard/overlay/control", url.Values{"csrf_token": {b.csrf}, "action": {"skip"}}); r.status != http.StatusSeeOther {
+			t.Fatalf("control without htmx: %d, want 303", r.status)
+		}
+		// Alerts still play after the commands: the server keeps no pause of its own.
+		live := e.post(demoID)
+		s.wantAlert(live)
+	})
+}
+
+func TestOverlayAlertSettings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		e := newEnv(t, db)
+		b := e.signedIn()
+		path := b.rotateOverlay()
+		const css = `</style><script>alert(1)</script> .alert { color: red }`
+		form := func(edit func(url.Values)) url.Values {
+			v := url.Values{"csrf_token": {b.csrf}, "css": {css},
+				"enabled_" + eventsub.ChannelCheer: {"1"}, "template_" + eventsub.ChannelCheer: {"{user} cheered {amount}!"},
+				"duration_" + eventsub.ChannelCheer: {"9"}}
+			if edit != nil {
+				edit(v)
+			}
+			return v
+		}
+		if r := b.postForm("/dashboard/overlay/alerts", form(func(v url.Values) { v.Del("csrf_token") })); r.status != http.StatusForbidden {
+			t.Fatalf("save without CSRF token: %d, want 403", r.status)
+		}
+		for name, edit := range map[string]func(url.Values){
+			"duration 0":  func(v url.Values) { v.Set("duration_"+eventsub.ChannelCheer, "0") },
+			"duration 61": func(v url.Values) { v.Set("duration_"+eventsub.ChannelCheer, "61") },
+			"CSS too big": func(v url.Values) { v.Set("css", strings.Repeat("a", 10*1024+1)) },
+			"long text":   func(v url.Values) { v.Set("template_"+eventsub.ChannelCheer, strings.Repeat("x", 201)) },
+		} {
+			if r := b.postForm("/dashboard/overlay/alerts", form(edit)); r.status != http.StatusBadRequest {
+				t.Fatalf("%s: %d, want 400", name, r.status)
+			}
+		}
+
+		// Follows (not in the form) off; cheers with a template and a duration.
+		if r := b.postForm("/dashboard/overlay/alerts", form(nil)); r.status != http.StatusSeeOther {
+			t.Fatalf("save: %d %q", r.status, r.body)
+		}
+		d := b.page("/dashboard")
+		row := d.Find(`[data-testid=overlay-alert-setting][data-type="` + eventsub.ChannelCheer + `"]`)
+		if row.Find(`input[type=checkbox]`).AttrOr("checked", "none") == "none" || row.Find(`input[type=number]`).AttrOr("value", "") != "9" {
+			t.Fatal("the form does not show the saved cheer settings")
+		}
+		if _, on := d.Find(`[data-testid=overlay-alert-setting][data-type="` + eventsub.ChannelFollow + `"] input[type=checkbox]`).Attr("checked"); on {
+			t.Fatal("the form shows follow alerts on")
+		}
+		if got := d.Find(`[data-testid=overlay-css]`).Text(); got != css {
+			t.Fatalf("the form's CSS %q", got)
+		}
+
+		start := e.insertAt(eventsub.ChannelCheer, time.Now(), false)
+		e.insertAt(eventsub.ChannelFollow, time.Now(), false) // follows are off: no alert
+		cheer := e.insertAt(eventsub.ChannelCheer, time.Now(), false)
+		s := b.streamAt(path+"/stream", strconv.FormatInt(start.ID, 10))
+		a := s.nextAlert()
+		if a.ID != cheer.ID || a.Text != cheer.UserName+" cheered 100!" || a.User != "" || a.DurationMs != 9000 {
+			t.Fatalf("cheer alert %+v, want the template's text and 9000 ms", a)
+		}
+		// A change reaches the open stream: follows back on, in the dashboard's wording.
+		if r := b.postForm("/dashboard/overlay/alerts", form(func(v url.Values) { v.Set("enabled_"+eventsub.ChannelFollow, "1") })); r.status != http.StatusSeeOther {
+			t.Fatalf("save: %d %q", r.status, r.body)
+		}
+		if a := s.wantAlert(e.post(demoID)); a.Text != "followed" || a.DurationMs != 0 {
+			t.Fatalf("follow alert after turning follows on: %+v", a)
+		}
+
+		// The overlay page carries the CSS as an attribute, for overlay.js to set as a <style>'s text.
+		page := e.get(path).doc(t)
+		if got := page.Find(`body`).AttrOr("data-custom-css", ""); got != css || page.Find(`script`).Length() != 1 || page.Find(`style`).Length() != 0 {
+			t.Fatalf("overlay page: custom CSS %q, %d scripts, %d styles", got, page.Find(`script`).Length(), page.Find(`style`).Length())
+		}
+
+		// The preview plays the unsaved settings.
+		r := b.postForm("/dashboard/overlay/preview", form(func(v url.Values) {
+			v.Set("template_"+eventsub.ChannelCheer, "Preview {amount}")
+			v.Set("preview_type", eventsub.ChannelCheer)
+		}))
+		var sample overlayAlert
+		pd := r.doc(t)
+		if err := json.Unmarshal([]byte(pd.Find(`body`).AttrOr("data-preview", "")), &sample); err != nil || r.status != http.StatusOK ||
+			!strings.HasPrefix(sample.Text, "Preview ") || sample.DurationMs != 9000 || pd.Find(`body`).AttrOr("data-custom-css", "") != css {
+			t.Fatalf("preview: %d %+v %v", r.status, sample, err)
+		}
+	})
+}
+
+func TestFloodThresholdAndBurstNote(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		e := newEnv(t, db, withVar("OVERLAY_FLOOD_FOLLOWS", "5"))
+		b := e.signedIn()
+		s := b.streamAt(b.rotateOverlay()+"/stream", "")
+		s.next() // ready
+		var flood []*store.Event
+		for range 6 {
+			flood = append(flood, e.post(demoID))
+		}
+		if a := s.nextAlert(); a.Text != "6 new followers" || a.ID != flood[5].ID {
+			t.Fatalf("flood alert %+v, want \"6 new followers\" past a threshold of 5", a)
+		}
+
+		// The dashboard marks each follow of a flood with the whole burst's size; 5 follows (the
+		// threshold) and a lone follow are not a flood.
+		t0 := time.Now().Add(-time.Hour)
+		var burst, few []*store.Event
+		for i := range 7 {
+			burst = append(burst, e.insertAt(eventsub.ChannelFollow, t0.Add(time.Duration(i)*500*time.Millisecond), false))
+		}
+		for i := range 5 {
+			few = append(few, e.insertAt(eventsub.ChannelFollow, t0.Add(time.Minute+time.Duration(i)*500*time.Millisecond), false))
+		}
+		notes := map[string]string{}
+		b.page("/dashboard").Find(`[data-testid=event-row]`).Each(func(_ int, row *goquery.Selection) {
+			notes[row.AttrOr("data-event-id", "")] = row.Find(`[data-testid=burst-note]`).AttrOr("data-burst", "")
+		})
+		for _, ev := range burst {
+			if got := notes[strconv.FormatInt(ev.ID, 10)]; got != "7" {
+				t.Fatalf("follow %d of the burst notes %q, want 7", ev.ID, got)
+			}
+		}
+		for _, ev := range append(few, flood...) {
+			want := ""
+			if slices.Contains(flood, ev) {
+				want = "6"
+			}
+			if got := notes[strconv.FormatInt(ev.ID, 10)]; got != want {
+				t.Fatalf("follow %d notes %q, want %q", ev.ID, got, want)
+			}
+		}
+	})
 }

@@ -34,7 +34,7 @@ func presentEvent(ev store.Event) views.EventRow {
 	var p payload
 	_ = json.Unmarshal([]byte(ev.Payload), &p) // a stored payload is valid JSON; odd fields stay zero
 	at := ev.OccurredAt.UTC()
-	r := views.EventRow{ID: ev.ID, Type: ev.Type, User: ev.UserName, AtISO: at.Format(time.RFC3339), AtText: at.Format("Jan 2, 15:04:05 UTC")}
+	r := views.EventRow{ID: ev.ID, Type: ev.Type, User: ev.UserName, AtISO: at.Format(time.RFC3339), AtText: at.Format("Jan 2, 15:04:05 UTC"), At: at}
 	if r.User == "" {
 		r.User = ev.UserLogin
 	}

@@ -40,6 +40,9 @@ func (s *Server) routes() {
 	dash.GET("/overlay/status", s.handle(s.dashboardOverlayStatus))
 	dash.POST("/overlay/test-alert", s.handle(s.dashboardOverlayTestAlert))
 	dash.POST("/overlay/safe-mode", s.handle(s.dashboardOverlaySafeMode))
+	dash.POST("/overlay/control", s.handle(s.dashboardOverlayControl))
+	dash.POST("/overlay/alerts", s.handle(s.dashboardOverlayAlerts))
+	dash.POST("/overlay/preview", s.handle(s.dashboardOverlayPreview))
 
 	// pusher-js asks here to subscribe to the streamer's private channel (CSRF token as a header).
 	people.POST("/pusher/auth", s.requireSession, s.handle(s.pusherAuth))

@@ -64,6 +64,12 @@ func New(o Options) (*Server, error) {
 		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, pusher: o.Pusher, assets: cat, log: o.Logger,
 		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, closing: make(chan struct{}),
 	}
+	if o.Config.FloodFollows > 0 {
+		s.flood.Threshold = o.Config.FloodFollows
+	}
+	if o.Config.FloodWindow > 0 {
+		s.flood.Window = o.Config.FloodWindow
+	}
 	if s.heartbeat == 0 {
 		s.heartbeat = 15 * time.Second
 	}

@@ -109,7 +109,11 @@ func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster, filter string
 	if err != nil {
 		return 0, err
 	}
-	html, err := renderString(ctx, views.EventList(pageOf(evs, filter)))
+	p := pageOf(evs, filter)
+	if err := s.markBursts(ctx, broadcaster, &p); err != nil {
+		return 0, err
+	}
+	html, err := renderString(ctx, views.EventList(p))
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,139 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/store"
+	"github.com/twitch-event-viewer/tev/views"
+)
+
+const (
+	maxTemplate = 200       // characters of an alert's text template
+	maxCSS      = 10 * 1024 // bytes of the overlay's custom CSS
+)
+
+// templateHints are the placeholders that fit each alert type.
+var templateHints = map[string]string{
+	eventsub.ChannelFollow:           "{user} just followed!",
+	eventsub.ChannelSubscribe:        "{user} just subscribed!",
+	eventsub.ChannelSubscriptionGift: "{user} gifted {amount} subs!",
+	eventsub.ChannelCheer:            "{user} cheered {amount} bits: {message}",
+	eventsub.ChannelRaid:             "{user} raided with {amount} viewers!",
+	eventsub.ChannelPointsRedemption: "{user} redeemed for {amount} points: {message}",
+}
+
+// dashboardOverlayAlerts saves the per-type alert settings and the custom CSS; open overlays
+// pick them up at once.
+func (s *Server) dashboardOverlayAlerts(c *gin.Context) error {
+	b := sessionOf(c).BroadcasterID
+	settings, css, err := alertSettingsForm(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.SaveAlertSettings(c.Request.Context(), b, settings, css); err != nil {
+		return unavailable("The alert settings could not be saved: the database is not answering.", err)
+	}
+	s.hub.Publish(hub.Message{BroadcasterID: b, Kind: hub.KindOverlaySettings})
+	c.Redirect(http.StatusSeeOther, "/dashboard")
+	return nil
+}
+
+// dashboardOverlayPreview renders the overlay page playing a sample alert of preview_type with
+// the posted (unsaved) settings, for the panel's preview frame.
+func (s *Server) dashboardOverlayPreview(c *gin.Context) error {
+	settings, css, err := alertSettingsForm(c)
+	if err != nil {
+		return err
+	}
+	typ := c.PostForm("preview_type")
+	if !alertTypes[typ] {
+		return badRequest("Choose one of the alert types the overlay panel lists.", nil)
+	}
+	sess := sessionOf(c)
+	user := randomFollower()
+	raw, err := eventsub.SampleEvent(typ, eventsub.Follower{ID: sess.BroadcasterID, Login: sess.Login, Name: sess.DisplayName}, user, s.now())
+	if err != nil {
+		return err
+	}
+	payload, err := jsonString(raw)
+	if err != nil {
+		return err
+	}
+	ev := store.Event{Type: typ, UserName: user.Name, UserLogin: user.Login, OccurredAt: s.now(), Payload: payload}
+	al := presentAlert(ev)
+	for _, set := range settings {
+		if set.Type == typ {
+			al = styled(al, ev, set)
+		}
+	}
+	sample, err := jsonString(al)
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Frame-Options", "SAMEORIGIN") // shown in the dashboard's preview frame
+	return s.renderPage(c, http.StatusOK, views.OverlayPage(views.OverlayView{
+		CSS: s.assets.URL("overlay.css"), Script: s.assets.URL("overlay.js"),
+		AlertMillis: int(s.cfg.OverlayAlert.Milliseconds()), CustomCSS: css, Preview: sample,
+	}))
+}
+
+// alertSettingsForm reads and checks the settings form: one row per alert type, and the CSS.
+func alertSettingsForm(c *gin.Context) ([]store.AlertSetting, string, error) {
+	var settings []store.AlertSetting
+	for _, k := range eventsub.Kinds {
+		if !alertTypes[k.Type] {
+			continue
+		}
+		set := store.AlertSetting{Type: k.Type, Enabled: c.PostForm("enabled_"+k.Type) == "1",
+			Template: strings.TrimSpace(c.PostForm("template_" + k.Type))}
+		if utf8.RuneCountInString(set.Template) > maxTemplate {
+			return nil, "", badRequest(fmt.Sprintf("The %s alert's text is longer than %d characters.", k.Label, maxTemplate), nil)
+		}
+		if d := strings.TrimSpace(c.PostForm("duration_" + k.Type)); d != "" {
+			n, err := strconv.Atoi(d)
+			if err != nil || n < 1 || n > 60 {
+				return nil, "", badRequest(fmt.Sprintf("The %s alert's duration must be 1 to 60 seconds.", k.Label), nil)
+			}
+			set.DurationSeconds = n
+		}
+		settings = append(settings, set)
+	}
+	css := c.PostForm("css")
+	if len(css) > maxCSS {
+		return nil, "", badRequest(fmt.Sprintf("The custom CSS is longer than %d bytes.", maxCSS), nil)
+	}
+	return settings, css, nil
+}
+
+// alertSettingsView is the settings form's rows: saved settings, else the defaults (on).
+func (s *Server) alertSettingsView(ctx context.Context, broadcaster string) ([]views.AlertSettingView, error) {
+	saved, err := s.store.AlertSettings(ctx, broadcaster)
+	if err != nil {
+		return nil, unavailable("Your alert settings could not be loaded: the database is not answering.", err)
+	}
+	var rows []views.AlertSettingView
+	for _, k := range eventsub.Kinds {
+		if !alertTypes[k.Type] {
+			continue
+		}
+		row := views.AlertSettingView{Type: k.Type, Label: k.Label, Enabled: true, Hint: templateHints[k.Type]}
+		if set, ok := saved[k.Type]; ok {
+			row.Enabled, row.Template = set.Enabled, set.Template
+			if set.DurationSeconds > 0 {
+				row.Duration = strconv.Itoa(set.DurationSeconds)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
