@@ -161,7 +161,10 @@ func (a *alerter) flush() {
 // off reports whether the streamer turned the type's alerts off.
 func (a *alerter) off(typ string) bool {
 	set, ok := a.settings[typ]
-	return ok && !set.Enabled
+	if !ok {
+		return offByDefault[typ]
+	}
+	return !set.Enabled
 }
 
 // play writes ev's alert with the streamer's settings.

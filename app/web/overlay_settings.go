@@ -126,7 +126,7 @@ func (s *Server) alertSettingsView(ctx context.Context, broadcaster string) ([]v
 		if !alertTypes[k.Type] {
 			continue
 		}
-		row := views.AlertSettingView{Type: k.Type, Label: k.Label, Enabled: true, Hint: templateHints[k.Type]}
+		row := views.AlertSettingView{Type: k.Type, Label: k.Label, Enabled: !offByDefault[k.Type], Hint: templateHints[k.Type]}
 		if set, ok := saved[k.Type]; ok {
 			row.Enabled, row.Template = set.Enabled, set.Template
 			if set.DurationSeconds > 0 {
