@@ -100,23 +100,11 @@ func (s *Server) dashboardOverlayStatus(c *gin.Context) error {
 // dashboardOverlayTestAlert plays a sample alert of the posted type on the streamer's open
 // overlays. Unlike the demo's test events it is not stored: it never reaches the event list.
 func (s *Server) dashboardOverlayTestAlert(c *gin.Context) error {
-	typ := c.PostForm("type")
-	if !alertTypes[typ] {
-		return badRequest("Choose one of the alert types the overlay panel lists.", nil)
-	}
-	sess := sessionOf(c)
-	user := randomFollower()
-	raw, err := eventsub.SampleEvent(typ, eventsub.Follower{ID: sess.BroadcasterID, Login: sess.Login, Name: sess.DisplayName}, user, s.now())
+	sample, err := s.sampleAlertEvent(c, c.PostForm("type"))
 	if err != nil {
 		return err
 	}
-	payload, err := jsonString(raw)
-	if err != nil {
-		return err
-	}
-	sample := store.Event{Type: typ, BroadcasterID: sess.BroadcasterID, UserID: user.ID, UserLogin: user.Login,
-		UserName: user.Name, OccurredAt: s.now(), ReceivedAt: s.now(), Payload: payload}
-	s.hub.Publish(hub.Message{BroadcasterID: sess.BroadcasterID, Kind: hub.KindTestAlert, Event: sample})
+	s.hub.Publish(hub.Message{BroadcasterID: sample.BroadcasterID, Kind: hub.KindTestAlert, Event: sample})
 	if c.GetHeader("HX-Request") == "true" {
 		c.Status(http.StatusNoContent)
 		return nil
@@ -159,4 +147,25 @@ func (s *Server) dashboardOverlayControl(c *gin.Context) error {
 	}
 	c.Redirect(http.StatusSeeOther, "/dashboard")
 	return nil
+}
+
+// sampleAlertEvent is an unstored sample event of typ for the signed-in streamer, played by test
+// alerts and the settings preview.
+func (s *Server) sampleAlertEvent(c *gin.Context, typ string) (store.Event, error) {
+	if !alertTypes[typ] {
+		return store.Event{}, badRequest("Choose one of the alert types the overlay panel lists.", nil)
+	}
+	sess := sessionOf(c)
+	user := randomFollower()
+	now := s.now()
+	raw, err := eventsub.SampleEvent(typ, eventsub.Follower{ID: sess.BroadcasterID, Login: sess.Login, Name: sess.DisplayName}, user, now)
+	if err != nil {
+		return store.Event{}, err
+	}
+	payload, err := jsonString(raw)
+	if err != nil {
+		return store.Event{}, err
+	}
+	return store.Event{Type: typ, BroadcasterID: sess.BroadcasterID, UserID: user.ID, UserLogin: user.Login,
+		UserName: user.Name, OccurredAt: now, ReceivedAt: now, Payload: payload}, nil
 }

@@ -54,24 +54,13 @@ func (s *Server) dashboardOverlayPreview(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	typ := c.PostForm("preview_type")
-	if !alertTypes[typ] {
-		return badRequest("Choose one of the alert types the overlay panel lists.", nil)
-	}
-	sess := sessionOf(c)
-	user := randomFollower()
-	raw, err := eventsub.SampleEvent(typ, eventsub.Follower{ID: sess.BroadcasterID, Login: sess.Login, Name: sess.DisplayName}, user, s.now())
+	ev, err := s.sampleAlertEvent(c, c.PostForm("preview_type"))
 	if err != nil {
 		return err
 	}
-	payload, err := jsonString(raw)
-	if err != nil {
-		return err
-	}
-	ev := store.Event{Type: typ, UserName: user.Name, UserLogin: user.Login, OccurredAt: s.now(), Payload: payload}
 	al := presentAlert(ev)
 	for _, set := range settings {
-		if set.Type == typ {
+		if set.Type == ev.Type {
 			al = styled(al, ev, set)
 		}
 	}
