@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -37,12 +36,7 @@ func (s *Server) overlayStream(c *gin.Context) error {
 		return unavailable("The database is not answering.", err)
 	}
 
-	w := c.Writer
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	w := startSSE(c)
 	// The start as an id, so that the browser's reconnect resumes here even before any alert.
 	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
 

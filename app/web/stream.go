@@ -35,12 +35,7 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 	sub := s.hub.Subscribe(broadcaster)
 	defer sub.Close()
 
-	w := c.Writer
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
+	w := startSSE(c)
 	fmt.Fprint(w, "retry: 2000\n\n")
 
 	cursor, err := s.catchUp(c, w, broadcaster, filter)
@@ -138,13 +133,22 @@ func (s *Server) behindLog(c *gin.Context, broadcaster string, last int64, misse
 // expired): the page says so and, through sse-close, stops reconnecting. A bare 401 would make
 // the SSE extension retry forever behind a "Reconnecting…" badge.
 func signedOutStream(c *gin.Context) {
-	c.Header("Content-Type", "text/event-stream")
-	c.Header("Cache-Control", "no-store")
-	c.Status(http.StatusOK)
+	startSSE(c)
 	html, _ := renderString(c.Request.Context(), views.SignedOutNotice())
 	writeSSE(c.Writer, "reset", 0, html)
 	writeSSE(c.Writer, "signed-out", 0, "")
 	c.Writer.Flush()
+}
+
+// startSSE sends the headers of an event stream, shared by the dashboard and overlay streams.
+func startSSE(c *gin.Context) gin.ResponseWriter {
+	w := c.Writer
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	return w
 }
 
 // writeSSE writes one server-sent event; every line of data gets its own "data:" field.
