@@ -18,6 +18,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -62,7 +63,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		web.ConfigureGoth(cfg)
 	}
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: acc, Pusher: pub, Logger: log})
+	met := metrics.New()
+	met.Outbox(st.OutboxTotals, time.Now)
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -78,7 +81,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		return fmt.Errorf("listen on PORT %d: %w", cfg.Port, err)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(),
-		"database", st.Dialect(), "demo", cfg.Demo(), "pusher", pub != nil)
+		"database", st.Dialect(), "demo", cfg.Demo(), "pusher", pub != nil, "metrics", cfg.MetricsToken != "")
 	if cfg.Demo() {
 		log.Info("demo mode: open the public URL and choose \"Try the demo\"", "broadcaster_id", cfg.DemoBroadcasterID)
 	}

@@ -39,6 +39,7 @@ type Config struct {
 	OverlayAlert      time.Duration // how long the overlay shows each alert
 	FloodFollows      int           // more follows than this in one burst are a flood: one overlay alert
 	FloodWindow       time.Duration // the longest a burst of follows lasts
+	MetricsToken      string        // bearer token for GET /metrics; empty: no metrics endpoint. Secret: never log it
 }
 
 // Demo reports whether the app runs without Twitch credentials, offering the demo sign-in.
@@ -55,6 +56,7 @@ const (
 	DefaultTwitchAPIURL      = "https://api.twitch.tv/helix"
 	DefaultTwitchAuthURL     = "https://id.twitch.tv/oauth2"
 	minSessionSecret         = 32
+	minMetricsToken          = 16
 	DefaultOverlayMaxAge     = 2 * time.Minute
 	DefaultOverlayAlert      = 5 * time.Second
 	DefaultFloodFollows      = 20
@@ -75,6 +77,7 @@ func Load(getenv func(string) string) (Config, error) {
 		TwitchSecret:      getenv("TWITCH_CLIENT_SECRET"),
 		LogLevel:          or(getenv("LOG_LEVEL"), "info"),
 		PusherURL:         getenv("PUSHER_URL"),
+		MetricsToken:      getenv("METRICS_TOKEN"),
 	}
 	port, err := strconv.Atoi(or(getenv("PORT"), strconv.Itoa(DefaultPort)))
 	if err != nil || port < 0 || port > 65535 {
@@ -111,6 +114,9 @@ func Load(getenv func(string) string) (Config, error) {
 		c.TokenBox = box
 	case !c.Demo():
 		errs = append(errs, errors.New("TOKEN_KEY is required when TWITCH_CLIENT_ID is set (base64 of 32 random bytes: openssl rand -base64 32)"))
+	}
+	if c.MetricsToken != "" && (len(c.MetricsToken) < minMetricsToken || strings.ContainsAny(c.MetricsToken, " \t\r\n")) {
+		errs = append(errs, fmt.Errorf("METRICS_TOKEN must be at least %d characters without spaces (openssl rand -hex 24), or unset to turn /metrics off", minMetricsToken))
 	}
 	if c.PusherURL != "" {
 		// The value is not repeated: it carries the app secret.

@@ -70,6 +70,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{with("OVERLAY_FLOOD_WINDOW", "soon"), "OVERLAY_FLOOD_WINDOW"},
 		{with("TOKEN_KEY", ""), "TOKEN_KEY"},
 		{with("TOKEN_KEY", "c2hvcnQ="), "TOKEN_KEY"},
+		{with("METRICS_TOKEN", "short"), "METRICS_TOKEN"},
+		{with("METRICS_TOKEN", "a token with spaces in it"), "METRICS_TOKEN"},
 	}
 	for _, tc := range cases {
 		_, err := config.Load(env(tc.env))

@@ -176,3 +176,20 @@ func wrapStats(broadcasterID string, err error) error {
 	}
 	return fmt.Errorf("store: outbox of %s: %w", broadcasterID, err)
 }
+
+// OutboxTotals reports every broadcaster's events not yet published: how many, and when the
+// oldest was queued (zero when none). /metrics reads it at each scrape.
+func (s *Store) OutboxTotals(ctx context.Context) (int, time.Time, error) {
+	var row struct {
+		N      int        `bun:"n"`
+		Oldest *time.Time `bun:"oldest"`
+	}
+	err := s.db.NewSelect().Model((*OutboxEntry)(nil)).ColumnExpr("count(*) AS n, min(created_at) AS oldest").Scan(ctx, &row)
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("store: outbox totals: %w", err)
+	}
+	if row.Oldest == nil {
+		return row.N, time.Time{}, nil
+	}
+	return row.N, *row.Oldest, nil
+}

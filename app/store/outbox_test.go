@@ -72,3 +72,24 @@ func TestOutboxQueuesEachNewEventOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestOutboxTotals counts every broadcaster's pending events and dates the oldest.
+func TestOutboxTotals(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if n, oldest, err := s.OutboxTotals(ctx); err != nil || n != 0 || !oldest.IsZero() {
+			t.Fatalf("empty outbox: %d, %v, %v; want 0 and no date", n, oldest, err)
+		}
+		s.EnableOutbox()
+		before := time.Now().Add(-time.Second)
+		for _, ev := range []*store.Event{event("t-1", "1337"), event("t-2", "42"), event("t-3", "42")} {
+			if _, err := s.InsertEvent(ctx, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, oldest, err := s.OutboxTotals(ctx)
+		if err != nil || n != 3 || oldest.Before(before) || oldest.After(time.Now()) {
+			t.Fatalf("outbox totals: %d, %v, %v; want 3 queued just now", n, oldest, err)
+		}
+	})
+}

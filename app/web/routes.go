@@ -11,6 +11,9 @@ func (s *Server) routes() {
 	// Machines: health checks, static files, Twitch. No session, no CSRF (Twitch signs instead).
 	r.GET("/healthz", s.handle(s.healthz))
 	r.GET("/assets/*file", gin.WrapH(s.assets))
+	if s.metrics != nil && s.cfg.MetricsToken != "" {
+		r.GET("/metrics", gin.WrapH(s.metrics.Handler(s.cfg.MetricsToken))) // Prometheus; bearer METRICS_TOKEN
+	}
 	r.POST("/webhooks/twitch", s.handle(s.twitchWebhook))
 
 	// OBS overlays: the secret token in the URL is the credential (a browser source has no session).

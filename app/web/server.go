@@ -16,6 +16,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/assets"
@@ -30,6 +31,7 @@ type Options struct {
 	Feed      *feed.Recorder    // nil: one is made over Store and Hub
 	Accounts  *accounts.Service // nil in demo mode
 	Pusher    *pusher.Client    // nil when PUSHER_URL is unset
+	Metrics   *metrics.Metrics  // nil: no counting (GET /metrics exists only with METRICS_TOKEN set)
 	Logger    *slog.Logger
 	Heartbeat time.Duration    // SSE comment interval; default 15s (proxies close idle streams at 30-60s)
 	Now       func() time.Time // for tests of the replay window
@@ -43,6 +45,7 @@ type Server struct {
 	feed      *feed.Recorder
 	accounts  *accounts.Service
 	pusher    *pusher.Client
+	metrics   *metrics.Metrics
 	assets    *assets.Catalog
 	log       *slog.Logger
 	heartbeat time.Duration
@@ -61,7 +64,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, pusher: o.Pusher, assets: cat, log: o.Logger,
+		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
 		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, closing: make(chan struct{}),
 	}
 	if o.Config.FloodFollows > 0 {
@@ -106,7 +109,7 @@ func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	level := slog.LevelInfo
-	if c.FullPath() == "/healthz" || c.FullPath() == "/assets/*file" {
+	if c.FullPath() == "/healthz" || c.FullPath() == "/assets/*file" || c.FullPath() == "/metrics" {
 		level = slog.LevelDebug
 	}
 	s.log.LogAttrs(c.Request.Context(), level, "http request",

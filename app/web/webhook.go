@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/store"
 )
 
@@ -22,12 +23,14 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
+		s.metrics.Webhook(metrics.Malformed)
 		if errors.As(err, &tooBig) {
 			return &httpError{http.StatusRequestEntityTooLarge, "message too large", nil}
 		}
 		return badRequest("could not read the message body", err)
 	}
 	if err := eventsub.Verify(s.cfg.EventSubSecret, c.Request.Header, body, s.now()); err != nil {
+		s.metrics.Webhook(metrics.Refused)
 		s.log.Warn("webhook refused", slog.String("reason", err.Error()),
 			slog.String("message_id", c.GetHeader(eventsub.HeaderMessageID)))
 		return forbidden("signature or timestamp invalid", err)
@@ -35,9 +38,11 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 	msgType := c.GetHeader(eventsub.HeaderMessageType)
 	msg, err := eventsub.Parse(msgType, body)
 	if err != nil {
+		s.metrics.Webhook(metrics.Malformed)
 		return badRequest(err.Error(), err)
 	}
 	if t := c.GetHeader(eventsub.HeaderSubscriptionType); t != "" && t != msg.Subscription.Type {
+		s.metrics.Webhook(metrics.Malformed)
 		return badRequest("subscription type header does not match the body", nil)
 	}
 	switch msgType {
@@ -49,6 +54,7 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 				s.log.Warn("record verified subscription", "subscription_id", msg.Subscription.ID, "err", err)
 			}
 		}
+		s.metrics.Webhook(metrics.Challenge)
 		c.Data(http.StatusOK, "text/plain", []byte(msg.Challenge))
 		return nil
 	case eventsub.TypeRevocation:
@@ -62,6 +68,7 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
 	facts, err := eventsub.Describe(msg.Subscription, msg.Event)
 	if err != nil {
+		s.metrics.Webhook(metrics.Malformed)
 		return badRequest(err.Error(), err)
 	}
 	now := s.now().UTC()
@@ -84,7 +91,13 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
 	inserted, err := s.feed.Record(c.Request.Context(), ev)
 	if err != nil {
 		// 503: Twitch sends the message again, so nothing is lost.
+		s.metrics.Webhook(metrics.Failed)
 		return unavailable("event could not be stored; retry later", err)
+	}
+	if inserted {
+		s.metrics.Webhook(metrics.Stored)
+	} else {
+		s.metrics.Webhook(metrics.Duplicate)
 	}
 	s.log.Info("webhook notification", slog.String("message_id", ev.MessageID), slog.String("type", ev.Type),
 		slog.String("broadcaster_id", ev.BroadcasterID), slog.Int64("event_id", ev.ID), slog.Bool("duplicate", !inserted))
@@ -110,6 +123,7 @@ func (s *Server) revoked(c *gin.Context, msg *eventsub.Message) error {
 		if _, err := s.store.SubscriptionByID(c.Request.Context(), sub.ID); errors.Is(err, store.ErrNotFound) {
 			s.log.Info("revocation of an unknown subscription ignored", slog.String("subscription_id", sub.ID),
 				slog.String("type", sub.Type), slog.String("reason", sub.Status))
+			s.metrics.Webhook(metrics.Revocation)
 			c.Status(http.StatusNoContent)
 			return nil
 		} else if err != nil {
@@ -125,6 +139,7 @@ func (s *Server) revoked(c *gin.Context, msg *eventsub.Message) error {
 	if err := s.store.SaveSubscription(c.Request.Context(), row); err != nil {
 		return unavailable("revocation could not be stored; retry later", err)
 	}
+	s.metrics.Webhook(metrics.Revocation)
 	s.log.Warn("eventsub subscription revoked", slog.String("subscription_id", sub.ID),
 		slog.String("type", sub.Type), slog.String("reason", sub.Status), slog.String("broadcaster_id", row.BroadcasterID))
 	c.Status(http.StatusNoContent)
