@@ -47,8 +47,7 @@ type Service struct {
 	secret   string // the EventSub secret
 	clientID string
 
-	// One refresh at a time per account: Twitch rotates refresh tokens, so two callers spending
-	// the same one would see the second refused and the account wrongly marked. Striped.
+	// One refresh at a time per account in this process (see refresh). Striped.
 	refreshLocks [64]sync.Mutex
 }
 
@@ -158,12 +157,27 @@ func (s *Service) withUserToken(ctx context.Context, broadcasterID string, fn fu
 	return fn(token)
 }
 
-// refresh trades the refresh token for new tokens and stores both: Twitch rotates refresh tokens.
-// A caller that finds the tokens refreshed by another while it waited uses those instead.
+// refresh trades the refresh token for new tokens and stores both. Twitch rotates refresh tokens:
+// two callers spending the same one would see the second refused and the account wrongly marked.
+// So callers in this process queue on a stripe first (one database connection per account per
+// process at most), then on the store's account lock, which holds across instances. A caller
+// that finds the tokens refreshed by another while it waited uses those instead.
 func (s *Service) refresh(ctx context.Context, a *store.Account) (string, error) {
 	l := s.refreshLock(a.BroadcasterID)
 	l.Lock()
 	defer l.Unlock()
+	var token string
+	err := s.store.WithAccountLock(ctx, a.BroadcasterID, func(ctx context.Context) error {
+		var err error
+		token, err = s.refreshLocked(ctx, a)
+		return err
+	})
+	return token, err
+}
+
+// refreshLocked is refresh under the account's lock: it uses the stored tokens if another caller
+// stored new ones since a was read, and otherwise redeems a's refresh token.
+func (s *Service) refreshLocked(ctx context.Context, a *store.Account) (string, error) {
 	cur, err := s.store.AccountByID(ctx, a.BroadcasterID)
 	if err != nil {
 		return "", err
@@ -179,6 +193,11 @@ func (s *Service) refresh(ctx context.Context, a *store.Account) (string, error)
 		}
 		return token, nil
 	}
+	return s.redeem(ctx, a)
+}
+
+// redeem trades a's refresh token at Twitch for new tokens, stores them and updates a.
+func (s *Service) redeem(ctx context.Context, a *store.Account) (string, error) {
 	rt, err := s.box.Open(a.RefreshToken, adRefresh(a.BroadcasterID))
 	if err != nil {
 		return "", fmt.Errorf("accounts: open refresh token of %s: %w", a.BroadcasterID, err)

@@ -2,8 +2,11 @@ package accounts_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,9 +16,12 @@ import (
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
+	"github.com/twitch-event-viewer/tev/app/feed"
+	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 	"github.com/twitch-event-viewer/tev/app/twitch"
+	"github.com/twitch-event-viewer/tev/app/web"
 )
 
 // Twitch rotates refresh tokens: each one works once. A second refresh in the same call must use
@@ -70,11 +76,9 @@ func TestConcurrentCallsRefreshOnce(t *testing.T) {
 		u := e.addUser("1001", "streamer_one")
 		e.signIn(u)
 		addFollowers(e, u.ID, "f", 3, time.Now().Add(-time.Hour))
-		g := &gate{next: http.DefaultTransport, held: make(chan struct{}), release: make(chan struct{}),
-			other: make(chan struct{}, 16)}
+		g := newGate()
 		o := e.options()
-		o.Twitch = twitch.New(twitch.Config{ClientID: e.fake.ClientID, ClientSecret: e.fake.ClientSecret,
-			AuthURL: e.fake.AuthURL, APIURL: e.fake.APIURL, HTTP: &http.Client{Transport: g}})
+		o.Twitch = e.client(g)
 		svc := accounts.New(o)
 		e.fake.ExpireAccessTokens(u.ID)
 		mark := e.mark()
@@ -108,6 +112,97 @@ func TestConcurrentCallsRefreshOnce(t *testing.T) {
 	})
 }
 
+// Instances of the app share the database, not their in-process locks. Two of them meeting the
+// same dead access token must still spend its refresh token once: Twitch refuses a spent one, and
+// the account would be marked as needing reconnection.
+func TestInstancesRefreshOnce(t *testing.T) {
+	db := storetest.Postgres(t)
+	e := newEnv(t, storetest.Open(t, db))
+	// Advisory locks belong to the database, shared with other tests: an id of this test alone.
+	u := e.addUser(uniqueUserID(), "streamer_one")
+	e.signIn(u)
+	addFollowers(e, u.ID, "f", 3, time.Now().Add(-time.Hour))
+	first, second := newGate(), newGate()
+	close(second.release) // the second instance's requests are never held
+	one, two := e.instance(e.store, first), e.instance(storetest.Open(t, db), second)
+	e.fake.ExpireAccessTokens(u.ID)
+	mark := e.mark()
+
+	errs := make(chan error, 2)
+	go func() { _, err := one.SyncHistory(e.ctx, u.ID); errs <- err }()
+	e.wait(first.held) // the first instance's refresh is on its way to Twitch
+	go func() { errs <- two.ValidateAll(e.ctx) }()
+	waitCtx, stop := context.WithCancel(e.ctx)
+	defer stop()
+	waiting := make(chan error, 1)
+	go func() { waiting <- storetest.AwaitAccountLocks(waitCtx, db, u.ID, 1, 1) }()
+	pending := 2
+	select {
+	case err := <-waiting: // the second instance met the dead token and waits for the account
+		if err != nil {
+			t.Fatal(err)
+		}
+	case err := <-errs:
+		pending--
+		t.Errorf("the second instance finished (%v) while the first's refresh was still on its way", err)
+	}
+	close(first.release)
+	for range pending {
+		if err := recv(e, errs); err != nil {
+			t.Errorf("call: %v", err)
+		}
+	}
+
+	var refreshes int
+	for _, r := range e.since(mark, http.MethodPost, "/oauth2/token") {
+		if r.GrantType == "refresh_token" {
+			refreshes++
+		}
+	}
+	a := e.account(u.ID)
+	if a.Status != store.AccountOK || refreshes != 1 {
+		t.Fatalf("status %q (%q) after %d refreshes, want ok after 1; requests: %v",
+			a.Status, a.StatusReason, refreshes, e.trail(mark))
+	}
+	access, _ := tokens(t, e.box, a)
+	if first.token() != access || second.token() != access {
+		t.Fatalf("the instances last used access tokens %q and %q, want both the stored %q",
+			first.token(), second.token(), access)
+	}
+}
+
+// instance is another instance of the app over st: a Service with its own in-process locks,
+// calling Twitch through rt.
+func (e *env) instance(st *store.Store, rt http.RoundTripper) *accounts.Service {
+	o := e.options()
+	o.Store = st
+	o.Feed = feed.New(st, hub.New(16), web.RenderLiveRow, e.log)
+	o.Twitch = e.client(rt)
+	return accounts.New(o)
+}
+
+// client is a Twitch client of the fake that sends its requests through rt.
+func (e *env) client(rt http.RoundTripper) *twitch.Client {
+	return twitch.New(twitch.Config{ClientID: e.fake.ClientID, ClientSecret: e.fake.ClientSecret,
+		AuthURL: e.fake.AuthURL, APIURL: e.fake.APIURL, HTTP: &http.Client{Transport: rt}})
+}
+
+// uniqueUserID is a Twitch user id no other test uses.
+func uniqueUserID() string {
+	return fmt.Sprintf("9%09d", rand.IntN(1_000_000_000))
+}
+
+func recv(e *env, c <-chan error) error {
+	e.t.Helper()
+	select {
+	case err := <-c:
+		return err
+	case <-e.ctx.Done():
+		e.t.Fatal(e.ctx.Err())
+		return nil
+	}
+}
+
 func (e *env) wait(c <-chan struct{}) {
 	e.t.Helper()
 	select {
@@ -117,8 +212,8 @@ func (e *env) wait(c <-chan struct{}) {
 	}
 }
 
-// gate holds the first refresh-token request until release is closed, and reports every other
-// request made while it is held.
+// gate holds the first refresh-token request until release is closed, reports every other
+// request made while it is held, and remembers the access token last sent.
 type gate struct {
 	next    http.RoundTripper
 	held    chan struct{}
@@ -127,9 +222,27 @@ type gate struct {
 
 	mu        sync.Mutex
 	refreshed bool
+	last      string
+}
+
+func newGate() *gate {
+	return &gate{next: http.DefaultTransport, held: make(chan struct{}), release: make(chan struct{}),
+		other: make(chan struct{}, 16)}
+}
+
+// token is the access token of the last request that carried one ("Bearer" or "OAuth").
+func (g *gate) token() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last
 }
 
 func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if _, token, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok {
+		g.mu.Lock()
+		g.last = token
+		g.mu.Unlock()
+	}
 	if g.firstRefresh(req) {
 		close(g.held)
 		select {

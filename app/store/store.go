@@ -34,7 +34,8 @@ type Store struct {
 	db      *bun.DB
 	dialect Dialect
 
-	outboxWake chan struct{} // non-nil when new events are also queued for Pusher (EnableOutbox)
+	outboxWake   chan struct{} // non-nil when new events are also queued for Pusher (EnableOutbox)
+	accountLocks chan struct{} // PostgreSQL: one slot per account lock held (WithAccountLock)
 }
 
 // Open connects to PostgreSQL when databaseURL is a postgres:// URL, and otherwise opens (creating
@@ -64,6 +65,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(10)
 		s = &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres}
+		s.accountLocks = make(chan struct{}, accountLockSlots)
 	default:
 		return nil, errors.New("store: database URL must start with postgres:// or postgresql://")
 	}

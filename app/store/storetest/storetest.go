@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/twitch-event-viewer/tev/app/store"
 )
@@ -89,4 +91,35 @@ func Open(t testing.TB, db DB) *store.Store {
 		t.Fatalf("migrate %s: %v", db.Name, err)
 	}
 	return s
+}
+
+// AwaitAccountLocks waits until, on the PostgreSQL db, exactly held sessions hold and waiting
+// sessions wait for the account lock of store.WithAccountLock on broadcasterID, as pg_locks shows
+// them, or until ctx ends. Advisory locks belong to the database, not to a test's schema: use a
+// broadcaster id that no other test uses at the same time.
+func AwaitAccountLocks(ctx context.Context, db DB, broadcasterID string, held, waiting int) error {
+	pg, err := sql.Open("pgx", db.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pg.Close()
+	const q = `SELECT count(*) FILTER (WHERE granted), count(*) FILTER (WHERE NOT granted) FROM pg_locks
+		WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		AND classid = $1::oid AND objid = hashtext($2)::oid AND objsubid = 2`
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	var h, w int
+	for {
+		if err := pg.QueryRowContext(ctx, q, int64(store.AccountLockClass), broadcasterID).Scan(&h, &w); err != nil {
+			return fmt.Errorf("storetest: account locks of %s: %w", broadcasterID, err)
+		}
+		if h == held && w == waiting {
+			return nil
+		}
+		select {
+		case <-poll.C:
+		case <-ctx.Done():
+			return fmt.Errorf("storetest: account locks of %s: %d held, %d waiting; want %d, %d: %w", broadcasterID, h, w, held, waiting, ctx.Err())
+		}
+	}
 }
