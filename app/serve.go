@@ -17,7 +17,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/feed"
-	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
@@ -53,8 +53,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		st.EnableOutbox() // before anything stores an event
 	}
-	h := hub.New(256)
-	rec := feed.New(st, h, web.RenderLiveRow, log)
+	met := metrics.New()
+	met.Outbox(st.OutboxTotals, time.Now)
+	bell := doorbell.New(doorbell.Options{Store: st})
+	h := web.NewHub(st, nil, met, log)
+	defer h.Close()
+	rec := feed.New(st, bell.Committed)
 	var acc *accounts.Service
 	if !cfg.Demo() {
 		acc = newAccounts(cfg, st, rec, log)
@@ -63,9 +67,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		web.ConfigureGoth(cfg)
 	}
-	met := metrics.New()
-	met.Outbox(st.OutboxTotals, time.Now)
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Feed: rec, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -94,6 +96,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	var publishing sync.WaitGroup
 	defer func() { stopCleaning(); publishing.Wait() }()
 	go cleanSessions(cleanCtx, st, log)
+	go func() {
+		if err := bell.Run(cleanCtx); err != nil {
+			log.Error("doorbell stopped", "err", err)
+		}
+	}()
 	if acc != nil {
 		go acc.Run(cleanCtx, reconcileEvery)
 	}

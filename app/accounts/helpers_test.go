@@ -22,7 +22,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/feed"
-	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -71,8 +71,10 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	e.box = parseBox(t, e.key)
 	e.tw = twitch.New(twitch.Config{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret,
 		AuthURL: fake.AuthURL, APIURL: fake.APIURL})
-	h := hub.New(16)
-	e.feed = feed.New(st, h, web.RenderLiveRow, log)
+	bell := doorbell.New(doorbell.Options{Store: st})
+	h := web.NewHub(st, nil, nil, log)
+	t.Cleanup(h.Close)
+	e.feed = feed.New(st, bell.Committed)
 
 	// The callback URL must be known before the service exists, and the router needs the service.
 	ts := httptest.NewUnstartedServer(nil)
@@ -82,7 +84,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	srv, err := web.New(web.Options{
 		Config: config.Config{EventSubSecret: testSecret, SessionSecret: strings.Repeat("s", 32),
 			PublicURL: public, TwitchClientID: fake.ClientID, DemoBroadcasterID: config.DefaultDemoBroadcasterID},
-		Store: st, Hub: h, Feed: e.feed, Accounts: e.svc, Logger: log})
+		Store: st, Hub: h, Bell: bell, Feed: e.feed, Accounts: e.svc, Logger: log})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}

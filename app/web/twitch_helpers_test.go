@@ -20,7 +20,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/feed"
-	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
@@ -74,8 +74,10 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 	t.Cleanup(func() { te.noteStoredTokens(t, st) }) // before the store closes
 
 	// As serve.go and its newAccounts do.
-	h := hub.New(256)
-	rec := feed.New(st, h, web.RenderLiveRow, log)
+	bell := doorbell.New(doorbell.Options{Store: st})
+	h := web.NewHub(st, nil, nil, log)
+	t.Cleanup(h.Close)
+	rec := feed.New(st, bell.Committed)
 	te.twitch = twitch.New(twitch.Config{ClientID: cfg.TwitchClientID, ClientSecret: cfg.TwitchSecret,
 		AuthURL: cfg.TwitchAuthURL.String(), APIURL: cfg.TwitchAPIURL.String()})
 	te.acc = accounts.New(accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Feed: rec, Logger: log,
@@ -85,7 +87,7 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 		t.Fatalf("reseal: %v", err)
 	}
 	web.ConfigureGoth(cfg)
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: te.acc, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Feed: rec, Accounts: te.acc, Logger: log})
 	if err != nil {
 		ts.Close()
 		t.Fatalf("web.New: %v", err)
