@@ -16,12 +16,10 @@ import (
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 	"github.com/twitch-event-viewer/tev/app/twitch"
-	"github.com/twitch-event-viewer/tev/app/web"
 )
 
 // Twitch rotates refresh tokens: each one works once. A second refresh in the same call must use
@@ -176,7 +174,7 @@ func TestInstancesRefreshOnce(t *testing.T) {
 func (e *env) instance(st *store.Store, rt http.RoundTripper) *accounts.Service {
 	o := e.options()
 	o.Store = st
-	o.Feed = feed.New(st, hub.New(16), web.RenderLiveRow, e.log)
+	o.Ingest = newIngest(e.t, st, hub.New(16), e.log)
 	o.Twitch = e.client(rt)
 	return accounts.New(o)
 }

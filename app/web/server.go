@@ -14,8 +14,8 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
@@ -28,7 +28,7 @@ type Options struct {
 	Config    config.Config
 	Store     *store.Store
 	Hub       *hub.Hub
-	Feed      *feed.Recorder    // nil: one is made over Store and Hub
+	Ingest    *ingest.Batcher   // nil: one is made over Store, publishing to Hub (for tests)
 	Accounts  *accounts.Service // nil in demo mode
 	Pusher    *pusher.Client    // nil when PUSHER_URL is unset
 	Metrics   *metrics.Metrics  // nil: no counting (GET /metrics exists only with METRICS_TOKEN set)
@@ -42,7 +42,7 @@ type Server struct {
 	cfg       config.Config
 	store     *store.Store
 	hub       *hub.Hub
-	feed      *feed.Recorder
+	ingest    *ingest.Batcher
 	accounts  *accounts.Service
 	pusher    *pusher.Client
 	metrics   *metrics.Metrics
@@ -64,7 +64,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg: o.Config, store: o.Store, hub: o.Hub, feed: o.Feed, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
+		cfg: o.Config, store: o.Store, hub: o.Hub, ingest: o.Ingest, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
 		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, closing: make(chan struct{}),
 	}
 	if o.Config.FloodFollows > 0 {
@@ -79,8 +79,10 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.feed == nil {
-		s.feed = feed.New(o.Store, o.Hub, RenderLiveRow, o.Logger)
+	if s.ingest == nil {
+		// Without Metrics: a test may build several servers with one Metrics, which would
+		// register the queue depth twice.
+		s.ingest = ingest.New(ingest.Options{Store: o.Store, Committed: PublishCommitted(o.Hub, o.Logger), Logger: o.Logger})
 	}
 	s.router = gin.New()
 	s.router.ContextWithFallback = true // c.Done/c.Value follow the request's context

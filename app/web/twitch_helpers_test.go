@@ -19,8 +19,8 @@ import (
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
@@ -75,17 +75,18 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 
 	// As serve.go and its newAccounts do.
 	h := hub.New(256)
-	rec := feed.New(st, h, web.RenderLiveRow, log)
+	rec := ingest.New(ingest.Options{Store: st, Writers: 4, Committed: web.PublishCommitted(h, log), Logger: log})
+	t.Cleanup(rec.Close)
 	te.twitch = twitch.New(twitch.Config{ClientID: cfg.TwitchClientID, ClientSecret: cfg.TwitchSecret,
 		AuthURL: cfg.TwitchAuthURL.String(), APIURL: cfg.TwitchAPIURL.String()})
-	te.acc = accounts.New(accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Feed: rec, Logger: log,
+	te.acc = accounts.New(accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Ingest: rec, Logger: log,
 		Callback: cfg.PublicURL.String() + "/webhooks/twitch", Secret: cfg.EventSubSecret, ClientID: cfg.TwitchClientID})
 	if err := te.acc.Reseal(context.Background()); err != nil {
 		ts.Close()
 		t.Fatalf("reseal: %v", err)
 	}
 	web.ConfigureGoth(cfg)
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Feed: rec, Accounts: te.acc, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Ingest: rec, Accounts: te.acc, Logger: log})
 	if err != nil {
 		ts.Close()
 		t.Fatalf("web.New: %v", err)
