@@ -16,8 +16,8 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/doorbell"
+	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
@@ -58,16 +58,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	bell := doorbell.New(doorbell.Options{Store: st})
 	h := web.NewHub(st, nil, met, log)
 	defer h.Close()
-	rec := feed.New(st, bell.Committed)
+	ing := newIngest(st, bell, met, log)
+	defer ing.Close() // on the way out before the store closes; after a shutdown, already closed
 	var acc *accounts.Service
 	if !cfg.Demo() {
-		acc = newAccounts(cfg, st, rec, log)
+		acc = newAccounts(cfg, st, ing, log)
 		if err := acc.Reseal(ctx); err != nil {
 			return fmt.Errorf("TOKEN_KEY: %w", err)
 		}
 		web.ConfigureGoth(cfg)
 	}
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Feed: rec, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Ingest: ing, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -123,6 +124,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
+	ing.Close() // no webhook is in flight any more; what the history backfill queued is committed
 	log.Info("stopped")
 	return nil
 }
@@ -164,10 +166,21 @@ func cleanSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 	}
 }
 
+// newIngest starts the batcher that stores events and publishes the new ones to the hub. SQLite
+// has a single writer; on PostgreSQL a few transactions in flight keep the disk busy while the
+// next batches gather.
+func newIngest(st *store.Store, bell *doorbell.Bell, met *metrics.Metrics, log *slog.Logger) *ingest.Batcher {
+	writers := 1
+	if st.Dialect() == store.Postgres {
+		writers = 4
+	}
+	return ingest.New(ingest.Options{Store: st, Writers: writers, Committed: bell.Committed, Metrics: met, Logger: log})
+}
+
 // newAccounts wires the Twitch client and the account service.
-func newAccounts(cfg config.Config, st *store.Store, rec *feed.Recorder, log *slog.Logger) *accounts.Service {
+func newAccounts(cfg config.Config, st *store.Store, rec accounts.Recorder, log *slog.Logger) *accounts.Service {
 	tw := twitch.New(twitch.Config{ClientID: cfg.TwitchClientID, ClientSecret: cfg.TwitchSecret,
 		AuthURL: cfg.TwitchAuthURL.String(), APIURL: cfg.TwitchAPIURL.String()})
-	return accounts.New(accounts.Options{Store: st, Twitch: tw, Box: cfg.TokenBox, Feed: rec, Logger: log,
+	return accounts.New(accounts.Options{Store: st, Twitch: tw, Box: cfg.TokenBox, Ingest: rec, Logger: log,
 		Callback: cfg.PublicURL.String() + "/webhooks/twitch", Secret: cfg.EventSubSecret, ClientID: cfg.TwitchClientID})
 }

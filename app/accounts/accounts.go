@@ -15,7 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -35,12 +34,18 @@ var requiredScopes = []string{"moderator:read:followers"}
 // refreshAhead refreshes an access token this long before Twitch says it expires.
 const refreshAhead = 5 * time.Minute
 
+// Recorder stores events, all of one call in one transaction, and announces the new ones to live
+// viewers: the ingest batcher.
+type Recorder interface {
+	Store(ctx context.Context, evs ...*store.Event) ([]bool, error)
+}
+
 // Service manages accounts. It is safe for concurrent use.
 type Service struct {
 	store    *store.Store
 	twitch   *twitch.Client
 	box      *tokenbox.Box
-	feed     *feed.Recorder
+	ingest   Recorder
 	log      *slog.Logger
 	now      func() time.Time
 	callback string // the EventSub webhook callback, PUBLIC_URL + /webhooks/twitch
@@ -56,7 +61,7 @@ type Options struct {
 	Store    *store.Store
 	Twitch   *twitch.Client
 	Box      *tokenbox.Box
-	Feed     *feed.Recorder
+	Ingest   Recorder // where the follower history is stored
 	Logger   *slog.Logger
 	Now      func() time.Time
 	Callback string
@@ -69,7 +74,7 @@ func New(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{store: o.Store, twitch: o.Twitch, box: o.Box, feed: o.Feed, log: o.Logger, now: o.Now,
+	return &Service{store: o.Store, twitch: o.Twitch, box: o.Box, ingest: o.Ingest, log: o.Logger, now: o.Now,
 		callback: o.Callback, secret: o.Secret, clientID: o.ClientID}
 }
 

@@ -21,8 +21,8 @@ import (
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/doorbell"
+	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -54,7 +54,7 @@ type env struct {
 	key      string // the TOKEN_KEY svc seals with
 	box      *tokenbox.Box
 	clock    *clock
-	feed     *feed.Recorder
+	ingest   *ingest.Batcher
 	log      *slog.Logger
 	callback string
 	svc      *accounts.Service
@@ -74,7 +74,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	bell := doorbell.New(doorbell.Options{Store: st})
 	h := web.NewHub(st, nil, nil, log)
 	t.Cleanup(h.Close)
-	e.feed = feed.New(st, bell.Committed)
+	e.ingest = newIngest(t, st, bell)
 
 	// The callback URL must be known before the service exists, and the router needs the service.
 	ts := httptest.NewUnstartedServer(nil)
@@ -84,7 +84,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	srv, err := web.New(web.Options{
 		Config: config.Config{EventSubSecret: testSecret, SessionSecret: strings.Repeat("s", 32),
 			PublicURL: public, TwitchClientID: fake.ClientID, DemoBroadcasterID: config.DefaultDemoBroadcasterID},
-		Store: st, Hub: h, Bell: bell, Feed: e.feed, Accounts: e.svc, Logger: log})
+		Store: st, Hub: h, Bell: bell, Ingest: e.ingest, Accounts: e.svc, Logger: log})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
@@ -95,9 +95,16 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	return e
 }
 
+// newIngest is serve's batcher over st, publishing to h, closed when the test ends.
+func newIngest(t *testing.T, st *store.Store, bell *doorbell.Bell) *ingest.Batcher {
+	b := ingest.New(ingest.Options{Store: st, Committed: bell.Committed})
+	t.Cleanup(b.Close)
+	return b
+}
+
 // options are the Service's: this database, the fake Twitch, our callback, the test clock.
 func (e *env) options() accounts.Options {
-	return accounts.Options{Store: e.store, Twitch: e.tw, Box: e.box, Feed: e.feed, Logger: e.log,
+	return accounts.Options{Store: e.store, Twitch: e.tw, Box: e.box, Ingest: e.ingest, Logger: e.log,
 		Now: e.clock.Now, Callback: e.callback, Secret: testSecret, ClientID: e.fake.ClientID}
 }
 

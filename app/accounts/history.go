@@ -85,19 +85,26 @@ func (s *Service) followers(ctx context.Context, broadcasterID, after string) (t
 }
 
 // storeFollowers stores a page (newest first, as Helix sends it) oldest first, so that ids grow
-// with time. known reports that one of them was stored already.
+// with time, in one transaction. known reports that one of them was stored already.
 func (s *Service) storeFollowers(ctx context.Context, a *store.Account, fs []twitch.Follower) (stored int, known bool, err error) {
+	if len(fs) == 0 {
+		return 0, false, nil
+	}
 	now := s.now().UTC()
+	evs := make([]*store.Event, 0, len(fs))
 	for _, f := range slices.Backward(fs) {
 		ev, err := backfillEvent(a, f, now)
 		if err != nil {
-			return stored, known, err
+			return 0, false, err
 		}
-		inserted, err := s.feed.Record(ctx, ev)
-		if err != nil {
-			return stored, known, err
-		}
-		if inserted {
+		evs = append(evs, ev)
+	}
+	inserted, err := s.ingest.Store(ctx, evs...)
+	if err != nil {
+		return 0, false, fmt.Errorf("accounts: store follower history of %s: %w", a.BroadcasterID, err)
+	}
+	for _, ok := range inserted {
+		if ok {
 			stored++
 		} else {
 			known = true

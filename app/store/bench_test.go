@@ -44,3 +44,35 @@ func BenchmarkInsertEvent(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInsertEvents measures group commit: b.N events stored in batches of 1 and of 64, one
+// transaction per batch, spread over 50 broadcasters (ns/op is per event):
+//
+//	go test -run '^$' -bench InsertEvents -benchtime 3s ./app/store/
+func BenchmarkInsertEvents(b *testing.B) {
+	dbs := map[store.Dialect]func(testing.TB) storetest.DB{store.SQLite: storetest.SQLite, store.Postgres: storetest.Postgres}
+	for _, name := range []store.Dialect{store.SQLite, store.Postgres} {
+		b.Run(string(name), func(b *testing.B) {
+			s := storetest.Open(b, dbs[name](b))
+			for _, size := range []int{1, 64} {
+				b.Run(fmt.Sprintf("batch-%d", size), func(b *testing.B) {
+					ctx := context.Background()
+					batch := make([]*store.Event, 0, size)
+					flush := func() {
+						if _, err := s.InsertEvents(ctx, batch); err != nil {
+							b.Fatal(err)
+						}
+						batch = batch[:0]
+					}
+					for i := 0; b.Loop(); i++ {
+						batch = append(batch, event(fmt.Sprintf("batch%d-%d", size, i), fmt.Sprint(i%50)))
+						if len(batch) == size {
+							flush()
+						}
+					}
+					flush()
+				})
+			}
+		})
+	}
+}

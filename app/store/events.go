@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 // Event is one EventSub notification as received: the log the dashboard, the stream and export read.
@@ -43,50 +44,102 @@ func FollowKey(userID string, followedAt time.Time) *string {
 	return &k
 }
 
-// InsertEvent stores ev and sets ev.ID. It reports false, and stores nothing, when an event with
-// the same Twitch message id is already stored (Twitch re-sends with the same id), or one with
-// the same dedupe key for that broadcaster. With the outbox enabled, a new event is queued for
-// Pusher in the same transaction.
+// InsertEvent stores ev and sets ev.ID: InsertEvents with a batch of one.
+func (s *Store) InsertEvent(ctx context.Context, ev *Event) (bool, error) {
+	inserted, err := s.InsertEvents(ctx, []*Event{ev})
+	if err != nil {
+		return false, err
+	}
+	return inserted[0], nil
+}
+
+// InsertEvents stores a batch of events in one transaction (one commit, one fsync) and sets the
+// ID of each one stored. inserted[i] is false, and nothing is stored for evs[i], when an event with
+// the same Twitch message id is stored already (Twitch re-sends with the same id), or one with the
+// same dedupe key for that broadcaster, earlier in the batch included. With the outbox enabled,
+// each new event is queued for Pusher in the same transaction. Any error rolls back the whole batch.
 //
 // Within one broadcaster, ids are committed in increasing order: viewers resume "after id N", so a
 // smaller id must never become visible after a larger one. SQLite gets this from its single writer;
-// on PostgreSQL a transaction-scoped advisory lock per broadcaster is taken before the id is drawn.
-func (s *Store) InsertEvent(ctx context.Context, ev *Event) (bool, error) {
-	var inserted bool
+// on PostgreSQL the batch takes a transaction-scoped advisory lock per broadcaster before any id is
+// drawn, all of them at once in sorted order, so that two batches never wait for each other in a
+// cycle.
+func (s *Store) InsertEvents(ctx context.Context, evs []*Event) ([]bool, error) {
+	inserted := make([]bool, len(evs))
+	if len(evs) == 0 {
+		return inserted, nil
+	}
+	var queued bool
+	before := make([]int64, len(evs)) // restored on failure, so that a retry draws its ids again
+	for i, ev := range evs {
+		before[i] = ev.ID
+	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if s.dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(?))", ev.BroadcasterID); err != nil {
-				return err
+		queued = false
+		if err := s.lockBroadcasters(ctx, tx, evs); err != nil {
+			return err
+		}
+		for i, ev := range evs {
+			ok, err := s.insertEvent(ctx, tx, ev)
+			if err != nil {
+				return fmt.Errorf("event %s: %w", ev.MessageID, err)
 			}
-		}
-		if ev.Source == "" {
-			ev.Source = SourceWebhook
-		}
-		// One precision and zone on both databases, so timeline cursors compare exactly.
-		ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Microsecond)
-		ev.ReceivedAt = ev.ReceivedAt.UTC().Truncate(time.Microsecond)
-		// No conflict target: either unique key (message id, or broadcaster + dedupe key) skips.
-		res, err := tx.NewInsert().Model(ev).On("CONFLICT DO NOTHING").Returning("id").Exec(ctx)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		inserted = n == 1
-		if inserted && s.outboxWake != nil {
-			return s.queueOutbox(ctx, tx, ev)
+			inserted[i], queued = ok, queued || ok
 		}
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: insert event %s: %w", ev.MessageID, err)
+		clear(inserted)
+		for i, ev := range evs {
+			ev.ID = before[i]
+		}
+		return inserted, fmt.Errorf("store: insert %d events: %w", len(evs), err)
 	}
-	if inserted && s.outboxWake != nil {
+	if queued && s.outboxWake != nil {
 		s.ringOutbox()
 	}
 	return inserted, nil
+}
+
+// lockBroadcasters takes, on PostgreSQL, the advisory lock of every broadcaster of the batch in one
+// statement. The key is the one a single-event insert has always used, hashtext(broadcaster id).
+func (s *Store) lockBroadcasters(ctx context.Context, tx bun.Tx, evs []*Event) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	ids := make([]string, len(evs))
+	for i, ev := range evs {
+		ids[i] = ev.BroadcasterID
+	}
+	_, err := tx.ExecContext(ctx, `SELECT count(pg_advisory_xact_lock(k)) FROM
+		(SELECT DISTINCT hashtext(b)::bigint AS k FROM unnest(?::text[]) AS b ORDER BY 1) AS l`, pgdialect.Array(ids))
+	if err != nil {
+		return fmt.Errorf("lock broadcasters: %w", err)
+	}
+	return nil
+}
+
+// insertEvent stores one event of a batch, and queues it for Pusher when the outbox is on.
+func (s *Store) insertEvent(ctx context.Context, tx bun.Tx, ev *Event) (bool, error) {
+	if ev.Source == "" {
+		ev.Source = SourceWebhook
+	}
+	// One precision and zone on both databases, so timeline cursors compare exactly.
+	ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Microsecond)
+	ev.ReceivedAt = ev.ReceivedAt.UTC().Truncate(time.Microsecond)
+	// No conflict target: either unique key (message id, or broadcaster + dedupe key) skips.
+	res, err := tx.NewInsert().Model(ev).On("CONFLICT DO NOTHING").Returning("id").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n != 1 {
+		return false, err
+	}
+	if s.outboxWake != nil {
+		return true, s.queueOutbox(ctx, tx, ev)
+	}
+	return true, nil
 }
 
 // ListEvents returns up to limit events of a broadcaster, newest first, with ids below before

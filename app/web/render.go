@@ -36,7 +36,7 @@ func renderString(ctx context.Context, comp templ.Component) (string, error) {
 	return b.String(), nil
 }
 
-// RenderLiveRow is the feed's renderer: once per new event, whatever the number of viewers.
+// RenderLiveRow is the live renderer (PublishCommitted): once per new event, whatever the number of viewers.
 func RenderLiveRow(ctx context.Context, ev store.Event) (string, error) {
 	return renderString(ctx, views.EventRowItem(liveRow(ev)))
 }

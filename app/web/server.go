@@ -15,8 +15,8 @@ import (
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/doorbell"
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
@@ -31,7 +31,7 @@ type Options struct {
 	Hub       *hub.Hub          // nil: one is made over Store
 	Bell      *doorbell.Bell    // nil: an in-process one (one instance)
 	Presence  Counter           // nil: counts this instance's viewers only
-	Feed      *feed.Recorder    // nil: one is made over Store and Hub
+	Ingest    *ingest.Batcher   // nil: one is made over Store, ringing Bell (for tests)
 	Accounts  *accounts.Service // nil in demo mode
 	Pusher    *pusher.Client    // nil when PUSHER_URL is unset
 	Metrics   *metrics.Metrics  // nil: no counting (GET /metrics exists only with METRICS_TOKEN set)
@@ -47,7 +47,7 @@ type Server struct {
 	hub       *hub.Hub
 	bell      *doorbell.Bell
 	presence  Counter
-	feed      *feed.Recorder
+	ingest    *ingest.Batcher
 	accounts  *accounts.Service
 	pusher    *pusher.Client
 	metrics   *metrics.Metrics
@@ -69,7 +69,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg: o.Config, store: o.Store, hub: o.Hub, bell: o.Bell, presence: o.Presence, feed: o.Feed, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
+		cfg: o.Config, store: o.Store, hub: o.Hub, bell: o.Bell, presence: o.Presence, ingest: o.Ingest, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
 		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, closing: make(chan struct{}),
 	}
 	if o.Config.FloodFollows > 0 {
@@ -90,10 +90,12 @@ func New(o Options) (*Server, error) {
 	if s.bell == nil {
 		s.bell = doorbell.New(doorbell.Options{Store: o.Store})
 	}
-	s.bell.OnSignal(s.onSignal)
-	if s.feed == nil {
-		s.feed = feed.New(o.Store, s.bell.Committed)
+	if s.ingest == nil {
+		// Without Metrics: a test may build several servers with one Metrics, which would
+		// register the queue depth twice.
+		s.ingest = ingest.New(ingest.Options{Store: o.Store, Committed: s.bell.Committed, Logger: o.Logger})
 	}
+	s.bell.OnSignal(s.onSignal)
 	go s.keepAlive()
 	s.router = gin.New()
 	s.router.ContextWithFallback = true // c.Done/c.Value follow the request's context

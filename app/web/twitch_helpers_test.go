@@ -19,8 +19,8 @@ import (
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/feed"
 	"github.com/twitch-event-viewer/tev/app/doorbell"
+	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
@@ -77,17 +77,18 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 	bell := doorbell.New(doorbell.Options{Store: st})
 	h := web.NewHub(st, nil, nil, log)
 	t.Cleanup(h.Close)
-	rec := feed.New(st, bell.Committed)
+	rec := ingest.New(ingest.Options{Store: st, Writers: 4, Committed: bell.Committed, Logger: log})
+	t.Cleanup(rec.Close)
 	te.twitch = twitch.New(twitch.Config{ClientID: cfg.TwitchClientID, ClientSecret: cfg.TwitchSecret,
 		AuthURL: cfg.TwitchAuthURL.String(), APIURL: cfg.TwitchAPIURL.String()})
-	te.acc = accounts.New(accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Feed: rec, Logger: log,
+	te.acc = accounts.New(accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Ingest: rec, Logger: log,
 		Callback: cfg.PublicURL.String() + "/webhooks/twitch", Secret: cfg.EventSubSecret, ClientID: cfg.TwitchClientID})
 	if err := te.acc.Reseal(context.Background()); err != nil {
 		ts.Close()
 		t.Fatalf("reseal: %v", err)
 	}
 	web.ConfigureGoth(cfg)
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Feed: rec, Accounts: te.acc, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Ingest: rec, Accounts: te.acc, Logger: log})
 	if err != nil {
 		ts.Close()
 		t.Fatalf("web.New: %v", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/store"
 )
@@ -88,18 +89,26 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
 	if ev.Type == eventsub.ChannelFollow {
 		ev.DedupeKey = store.FollowKey(ev.UserID, ev.OccurredAt) // also fetched with the follower history
 	}
-	inserted, err := s.feed.Record(c.Request.Context(), ev)
+	stored, err := s.ingest.Store(c.Request.Context(), ev)
+	if errors.Is(err, ingest.ErrBusy) {
+		// Shed load at once, without an error line per request: Twitch sends the message again.
+		s.metrics.Webhook(metrics.Busy)
+		c.Header("Retry-After", "1")
+		c.Data(http.StatusServiceUnavailable, "text/plain; charset=utf-8", []byte("too many events at once; retry shortly\n"))
+		return nil
+	}
 	if err != nil {
 		// 503: Twitch sends the message again, so nothing is lost.
 		s.metrics.Webhook(metrics.Failed)
 		return unavailable("event could not be stored; retry later", err)
 	}
+	inserted := stored[0]
 	if inserted {
 		s.metrics.Webhook(metrics.Stored)
 	} else {
 		s.metrics.Webhook(metrics.Duplicate)
 	}
-	s.log.Info("webhook notification", slog.String("message_id", ev.MessageID), slog.String("type", ev.Type),
+	s.log.Debug("webhook notification", slog.String("message_id", ev.MessageID), slog.String("type", ev.Type),
 		slog.String("broadcaster_id", ev.BroadcasterID), slog.Int64("event_id", ev.ID), slog.Bool("duplicate", !inserted))
 	if ev.Type == eventsub.UserAuthorizationRevoke && s.accounts != nil {
 		// The streamer disconnected the app at Twitch: forget them. A failure answers 503 so that

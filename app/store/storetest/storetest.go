@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun/driver/sqliteshim"
 
 	"github.com/twitch-event-viewer/tev/app/store"
 )
@@ -120,6 +123,35 @@ func AwaitAccountLocks(ctx context.Context, db DB, broadcasterID string, held, w
 		case <-poll.C:
 		case <-ctx.Done():
 			return fmt.Errorf("storetest: account locks of %s: %d held, %d waiting; want %d, %d: %w", broadcasterID, h, w, held, waiting, ctx.Err())
+		}
+	}
+}
+
+// Poison makes every insert of an event with messageID fail on db, as a database refusing one
+// row would: a trigger raises an error. The rest of a batch holding it rolls back with it.
+func Poison(t testing.TB, db DB, messageID string) {
+	t.Helper()
+	driver, dsn := "pgx", db.DatabaseURL
+	stmts := []string{
+		`CREATE OR REPLACE FUNCTION tev_poison() RETURNS trigger AS $$ BEGIN
+			IF NEW.message_id = TG_ARGV[0] THEN RAISE EXCEPTION 'poisoned event %', NEW.message_id; END IF;
+			RETURN NEW; END $$ LANGUAGE plpgsql`,
+		fmt.Sprintf(`CREATE TRIGGER poison_%x BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION tev_poison('%s')`,
+			messageID, messageID),
+	}
+	if dsn == "" {
+		driver, dsn = sqliteshim.ShimName, "file:"+filepath.Join(db.DataDir, "events.db")+"?_pragma=busy_timeout(10000)"
+		stmts = []string{fmt.Sprintf(`CREATE TRIGGER poison_%x BEFORE INSERT ON events WHEN NEW.message_id = '%s'
+			BEGIN SELECT RAISE(ABORT, 'poisoned event'); END`, messageID, messageID)}
+	}
+	conn, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatalf("storetest: poison %s: %v", messageID, err)
+	}
+	defer conn.Close()
+	for _, q := range stmts {
+		if _, err := conn.Exec(q); err != nil {
+			t.Fatalf("storetest: poison %s: %v", messageID, err)
 		}
 	}
 }
