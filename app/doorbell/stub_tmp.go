@@ -1,4 +1,5 @@
-// TEMPORARY: replaced by the doorbell branch on merge.
+// Package doorbell tells every instance that something happened. This in-process version serves
+// one instance; the PostgreSQL LISTEN/NOTIFY one replaces it.
 package doorbell
 
 import (

@@ -47,7 +47,7 @@ type liveStream struct {
 	started bool            // the catch-up is queued; live frames may follow
 	early   []*hub.Delivery // live deliveries that came before the catch-up was ready
 	queue   []frame
-	behind  int // live frames queued and not yet taken by the writer
+	behind  int      // live frames queued and not yet taken by the writer
 	final   [][]byte // written just before closing
 	writing bool
 	closed  bool
