@@ -439,9 +439,15 @@ type sseStream struct {
 // openStream opens GET /dashboard/stream as the signed-in client.
 func openStream(t *testing.T, client *http.Client, appURL string) *sseStream {
 	t.Helper()
+	return openSSE(t, client, appURL+"/dashboard/stream")
+}
+
+// openSSE opens an event stream.
+func openSSE(t *testing.T, client *http.Client, u string) *sseStream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, appURL+"/dashboard/stream", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
-	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/pusher"
@@ -53,10 +53,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		st.EnableOutbox() // before anything stores an event
 	}
-	h := hub.New(256)
 	met := metrics.New()
 	met.Outbox(st.OutboxTotals, time.Now)
-	ing := newIngest(st, h, met, log)
+	bell := doorbell.New(doorbell.Options{Store: st})
+	h := web.NewHub(st, nil, met, log)
+	defer h.Close()
+	ing := newIngest(st, bell, met, log)
 	defer ing.Close() // on the way out before the store closes; after a shutdown, already closed
 	var acc *accounts.Service
 	if !cfg.Demo() {
@@ -66,7 +68,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		web.ConfigureGoth(cfg)
 	}
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Ingest: ing, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Ingest: ing, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -95,6 +97,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	var publishing sync.WaitGroup
 	defer func() { stopCleaning(); publishing.Wait() }()
 	go cleanSessions(cleanCtx, st, log)
+	go func() {
+		if err := bell.Run(cleanCtx); err != nil {
+			log.Error("doorbell stopped", "err", err)
+		}
+	}()
 	if acc != nil {
 		go acc.Run(cleanCtx, reconcileEvery)
 	}
@@ -162,12 +169,12 @@ func cleanSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 // newIngest starts the batcher that stores events and publishes the new ones to the hub. SQLite
 // has a single writer; on PostgreSQL a few transactions in flight keep the disk busy while the
 // next batches gather.
-func newIngest(st *store.Store, h *hub.Hub, met *metrics.Metrics, log *slog.Logger) *ingest.Batcher {
+func newIngest(st *store.Store, bell *doorbell.Bell, met *metrics.Metrics, log *slog.Logger) *ingest.Batcher {
 	writers := 1
 	if st.Dialect() == store.Postgres {
 		writers = 4
 	}
-	return ingest.New(ingest.Options{Store: st, Writers: writers, Committed: web.PublishCommitted(h, log), Metrics: met, Logger: log})
+	return ingest.New(ingest.Options{Store: st, Writers: writers, Committed: bell.Committed, Metrics: met, Logger: log})
 }
 
 // newAccounts wires the Twitch client and the account service.

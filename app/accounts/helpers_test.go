@@ -20,8 +20,8 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
@@ -71,8 +71,10 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	e.box = parseBox(t, e.key)
 	e.tw = twitch.New(twitch.Config{ClientID: fake.ClientID, ClientSecret: fake.ClientSecret,
 		AuthURL: fake.AuthURL, APIURL: fake.APIURL})
-	h := hub.New(16)
-	e.ingest = newIngest(t, st, h, log)
+	bell := doorbell.New(doorbell.Options{Store: st})
+	h := web.NewHub(st, nil, nil, log)
+	t.Cleanup(h.Close)
+	e.ingest = newIngest(t, st, bell)
 
 	// The callback URL must be known before the service exists, and the router needs the service.
 	ts := httptest.NewUnstartedServer(nil)
@@ -82,7 +84,7 @@ func newEnv(t *testing.T, st *store.Store) *env {
 	srv, err := web.New(web.Options{
 		Config: config.Config{EventSubSecret: testSecret, SessionSecret: strings.Repeat("s", 32),
 			PublicURL: public, TwitchClientID: fake.ClientID, DemoBroadcasterID: config.DefaultDemoBroadcasterID},
-		Store: st, Hub: h, Ingest: e.ingest, Accounts: e.svc, Logger: log})
+		Store: st, Hub: h, Bell: bell, Ingest: e.ingest, Accounts: e.svc, Logger: log})
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
@@ -94,8 +96,8 @@ func newEnv(t *testing.T, st *store.Store) *env {
 }
 
 // newIngest is serve's batcher over st, publishing to h, closed when the test ends.
-func newIngest(t *testing.T, st *store.Store, h *hub.Hub, log *slog.Logger) *ingest.Batcher {
-	b := ingest.New(ingest.Options{Store: st, Committed: web.PublishCommitted(h, log), Logger: log})
+func newIngest(t *testing.T, st *store.Store, bell *doorbell.Bell) *ingest.Batcher {
+	b := ingest.New(ingest.Options{Store: st, Committed: bell.Committed})
 	t.Cleanup(b.Close)
 	return b
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
-	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -174,7 +174,7 @@ func TestInstancesRefreshOnce(t *testing.T) {
 func (e *env) instance(st *store.Store, rt http.RoundTripper) *accounts.Service {
 	o := e.options()
 	o.Store = st
-	o.Ingest = newIngest(e.t, st, hub.New(16), e.log)
+	o.Ingest = newIngest(e.t, st, doorbell.New(doorbell.Options{Store: st}))
 	o.Twitch = e.client(rt)
 	return accounts.New(o)
 }

@@ -67,7 +67,9 @@ func withClock(now time.Time) option {
 // newEnv starts a server on db, with its own migrated store connection.
 func newEnv(t *testing.T, db storetest.DB, opts ...option) *env {
 	t.Helper()
-	e := &env{t: t, db: db, store: storetest.Open(t, db), hub: hub.New(256), http: noRedirectClient(t, nil)}
+	e := &env{t: t, db: db, store: storetest.Open(t, db), http: noRedirectClient(t, nil)}
+	e.hub = web.NewHub(e.store, nil, nil, testLogger(t))
+	t.Cleanup(e.hub.Close)
 	e.vars = map[string]string{
 		"DATA_DIR":        t.TempDir(),
 		"DATABASE_URL":    db.DatabaseURL,

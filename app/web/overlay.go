@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
@@ -51,7 +51,7 @@ func (s *Server) dashboardOverlayRotate(c *gin.Context) error {
 	if err := s.store.SaveOverlay(c.Request.Context(), &store.Overlay{BroadcasterID: b, TokenHash: tokenHash(token), CreatedAt: s.now()}); err != nil {
 		return unavailable("The overlay URL could not be saved: the database is not answering.", err)
 	}
-	s.hub.Publish(hub.Message{BroadcasterID: b, Kind: hub.KindOverlayRotated})
+	s.ringLogged(c, doorbell.Signal{Kind: doorbell.OverlayRotated, BroadcasterID: b})
 	panel, err := s.overlayPanel(c.Request.Context(), b, csrfToken(c))
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (s *Server) overlayPanel(ctx context.Context, broadcaster, csrf string) (vi
 		}
 	}
 	v := views.OverlayPanelView{Exists: err == nil, RotateURL: "/dashboard/overlay/rotate", CSRF: csrf,
-		Status: s.overlayStatus(broadcaster), TestURL: "/dashboard/overlay/test-alert", TestTypes: types,
+		Status: s.overlayStatus(ctx, broadcaster), TestURL: "/dashboard/overlay/test-alert", TestTypes: types,
 		SafeMode: ov != nil && ov.SafeMode, SafeURL: "/dashboard/overlay/safe-mode", ControlURL: "/dashboard/overlay/control",
 		AlertsURL: "/dashboard/overlay/alerts", PreviewURL: "/dashboard/overlay/preview", MaxCSS: maxCSS}
 	if ov == nil {
@@ -86,15 +86,23 @@ func (s *Server) overlayPanel(ctx context.Context, broadcaster, csrf string) (vi
 	return v, err
 }
 
-func (s *Server) overlayStatus(broadcaster string) views.OverlayStatus {
-	return views.OverlayStatus{Connected: s.hub.Overlays(broadcaster), URL: "/dashboard/overlay/status"}
+// overlayStatus counts the broadcaster's open overlays on every instance.
+func (s *Server) overlayStatus(ctx context.Context, broadcaster string) views.OverlayStatus {
+	n := s.hub.Count(broadcaster, overlayKind)
+	if s.presence != nil {
+		if all, err := s.presence.Count(ctx, broadcaster, overlayKind); err == nil {
+			n = all
+		} else {
+			s.log.Warn("count overlays on every instance", "broadcaster_id", broadcaster, "err", err)
+		}
+	}
+	return views.OverlayStatus{Connected: n, URL: "/dashboard/overlay/status"}
 }
 
-// dashboardOverlayStatus is the panel's self-refreshing "connected" line. It counts this
-// instance's streams: with several instances behind a proxy, the overlay may be on another.
+// dashboardOverlayStatus is the panel's self-refreshing "connected" line.
 func (s *Server) dashboardOverlayStatus(c *gin.Context) error {
 	c.Header("Cache-Control", "no-store")
-	return s.renderPage(c, http.StatusOK, views.OverlayStatusLine(s.overlayStatus(sessionOf(c).BroadcasterID)))
+	return s.renderPage(c, http.StatusOK, views.OverlayStatusLine(s.overlayStatus(c.Request.Context(), sessionOf(c).BroadcasterID)))
 }
 
 // dashboardOverlayTestAlert plays a sample alert of the posted type on the streamer's open
@@ -104,7 +112,9 @@ func (s *Server) dashboardOverlayTestAlert(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	s.hub.Publish(hub.Message{BroadcasterID: sample.BroadcasterID, Kind: hub.KindTestAlert, Event: sample})
+	if err := s.bell.Ring(c.Request.Context(), doorbell.Signal{Kind: doorbell.TestAlert, BroadcasterID: sample.BroadcasterID, Event: &sample}); err != nil {
+		return unavailable("The test alert could not reach every instance; try again.", err)
+	}
 	if c.GetHeader("HX-Request") == "true" {
 		c.Status(http.StatusNoContent)
 		return nil
@@ -120,7 +130,7 @@ func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
 	if err := s.store.SetOverlaySafeMode(c.Request.Context(), b, c.PostForm("on") == "1"); err != nil {
 		return unavailable("Safe mode could not be saved: the database is not answering.", err)
 	}
-	s.hub.Publish(hub.Message{BroadcasterID: b, Kind: hub.KindOverlaySettings})
+	s.ringLogged(c, doorbell.Signal{Kind: doorbell.OverlaySettings, BroadcasterID: b})
 	if c.GetHeader("HX-Request") != "true" {
 		c.Redirect(http.StatusSeeOther, "/dashboard")
 		return nil
@@ -133,14 +143,17 @@ func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
 }
 
 // dashboardOverlayControl pauses, resumes, skips or clears the alert queue of the streamer's open
-// overlays on this instance. It is a command for now, not a setting: nothing is stored, and an
+// overlays, on every instance. It is a command for now, not a setting: nothing is stored, and an
 // overlay that connects later starts unpaused.
 func (s *Server) dashboardOverlayControl(c *gin.Context) error {
 	action := c.PostForm("action")
-	if !hub.Controls[action] {
+	if !doorbell.Controls[action] {
 		return badRequest("Choose pause, resume, skip or clear.", nil)
 	}
-	s.hub.Publish(hub.Message{BroadcasterID: sessionOf(c).BroadcasterID, Kind: hub.KindOverlayControl, Control: action})
+	sig := doorbell.Signal{Kind: doorbell.OverlayControl, BroadcasterID: sessionOf(c).BroadcasterID, Control: action}
+	if err := s.bell.Ring(c.Request.Context(), sig); err != nil {
+		return unavailable("The command could not reach every instance; try again.", err)
+	}
 	if c.GetHeader("HX-Request") == "true" {
 		c.Status(http.StatusNoContent)
 		return nil

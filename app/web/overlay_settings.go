@@ -10,8 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
@@ -42,7 +42,7 @@ func (s *Server) dashboardOverlayAlerts(c *gin.Context) error {
 	if err := s.store.SaveAlertSettings(c.Request.Context(), b, settings, css); err != nil {
 		return unavailable("The alert settings could not be saved: the database is not answering.", err)
 	}
-	s.hub.Publish(hub.Message{BroadcasterID: b, Kind: hub.KindOverlaySettings})
+	s.ringLogged(c, doorbell.Signal{Kind: doorbell.OverlaySettings, BroadcasterID: b})
 	c.Redirect(http.StatusSeeOther, "/dashboard")
 	return nil
 }

@@ -3,13 +3,14 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
 )
 
@@ -23,10 +24,14 @@ func (s *Server) overlayStream(c *gin.Context) error {
 		return err
 	}
 	b := ov.BroadcasterID
-	// Subscribe before reading the database: the cursor drops what both deliver.
-	sub := s.hub.SubscribeOverlay(b)
-	defer sub.Close()
 	ctx := c.Request.Context()
+	// Join before reading the database: the cursor drops what both deliver.
+	sink := newOverlaySink(ov.TokenHash)
+	m, _, _, _, err := s.hub.Join(ctx, b, sink, -1)
+	if err != nil {
+		return unavailable("The live stream is not available right now.", err)
+	}
+	defer m.Leave()
 	after, replay, err := s.overlayStart(c, b)
 	if err != nil {
 		return unavailable("The database is not answering.", err)
@@ -65,28 +70,39 @@ func (s *Server) overlayStream(c *gin.Context) error {
 			fmt.Fprint(w, ": keep-alive\n\n")
 		case <-a.quiet():
 			a.flush()
-		case m, ok := <-sub.C:
+		case item, ok := <-sink.c:
 			if !ok {
-				return nil // dropped as too slow: the browser reconnects and catches up
+				return nil // dropped as too slow, or the server is closing: the browser reconnects and catches up
 			}
-			switch m.Kind {
-			case hub.KindOverlayRotated, hub.KindOverlaySettings:
-				if !s.overlayReload(c, ov.TokenHash, a) {
-					return nil
-				}
-			case hub.KindTestAlert:
-				if !a.off(m.Event.Type) {
-					a.play(m.Event)
-				}
-			case hub.KindOverlayControl:
-				// No id: a command is for the overlays open now, never replayed on a reconnect.
-				writeSSE(w, "control", 0, m.Control)
-			case "":
-				a.add(m.Event) // in id order; what the catch-up sent is dropped
+			if !s.overlayItem(c, ov.TokenHash, a, w, item) {
+				return nil
 			}
 		}
 		w.Flush()
 	}
+}
+
+// overlayItem applies one event or signal to an overlay stream; false ends the stream.
+func (s *Server) overlayItem(c *gin.Context, hash string, a *alerter, w io.Writer, item any) bool {
+	switch v := item.(type) {
+	case *store.Event:
+		a.add(*v) // in id order; what the catch-up sent is dropped
+	case doorbell.Signal:
+		switch v.Kind {
+		case doorbell.OverlayRotated, doorbell.OverlaySettings, doorbell.Resync:
+			return s.overlayReload(c, hash, a)
+		case doorbell.TestAlert:
+			if v.Event != nil && !a.off(v.Event.Type) {
+				a.play(*v.Event)
+			}
+		case doorbell.OverlayControl:
+			// No id: a command is for the overlays open now, never replayed on a reconnect.
+			if doorbell.Controls[v.Control] {
+				writeSSE(w, "control", 0, v.Control)
+			}
+		}
+	}
+	return true
 }
 
 // overlayStart is where a stream resumes: after Last-Event-ID, else ?after=, replaying what was

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
@@ -27,8 +28,10 @@ import (
 type Options struct {
 	Config    config.Config
 	Store     *store.Store
-	Hub       *hub.Hub
-	Ingest    *ingest.Batcher   // nil: one is made over Store, publishing to Hub (for tests)
+	Hub       *hub.Hub          // nil: one is made over Store
+	Bell      *doorbell.Bell    // nil: an in-process one (one instance)
+	Presence  Counter           // nil: counts this instance's viewers only
+	Ingest    *ingest.Batcher   // nil: one is made over Store, ringing Bell (for tests)
 	Accounts  *accounts.Service // nil in demo mode
 	Pusher    *pusher.Client    // nil when PUSHER_URL is unset
 	Metrics   *metrics.Metrics  // nil: no counting (GET /metrics exists only with METRICS_TOKEN set)
@@ -42,6 +45,8 @@ type Server struct {
 	cfg       config.Config
 	store     *store.Store
 	hub       *hub.Hub
+	bell      *doorbell.Bell
+	presence  Counter
 	ingest    *ingest.Batcher
 	accounts  *accounts.Service
 	pusher    *pusher.Client
@@ -64,7 +69,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{
-		cfg: o.Config, store: o.Store, hub: o.Hub, ingest: o.Ingest, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
+		cfg: o.Config, store: o.Store, hub: o.Hub, bell: o.Bell, presence: o.Presence, ingest: o.Ingest, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
 		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, closing: make(chan struct{}),
 	}
 	if o.Config.FloodFollows > 0 {
@@ -79,11 +84,19 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.hub == nil {
+		s.hub = NewHub(o.Store, nil, o.Metrics, o.Logger)
+	}
+	if s.bell == nil {
+		s.bell = doorbell.New(doorbell.Options{Store: o.Store})
+	}
 	if s.ingest == nil {
 		// Without Metrics: a test may build several servers with one Metrics, which would
 		// register the queue depth twice.
-		s.ingest = ingest.New(ingest.Options{Store: o.Store, Committed: PublishCommitted(o.Hub, o.Logger), Logger: o.Logger})
+		s.ingest = ingest.New(ingest.Options{Store: o.Store, Committed: s.bell.Committed, Logger: o.Logger})
 	}
+	s.bell.OnSignal(s.onSignal)
+	go s.keepAlive()
 	s.router = gin.New()
 	s.router.ContextWithFallback = true // c.Done/c.Value follow the request's context
 	s.routes()
@@ -94,8 +107,18 @@ func New(o Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
 
 // Close ends every open SSE stream; call it when the HTTP server starts shutting down, since
-// http.Server.Shutdown waits for handlers and a stream never finishes on its own.
-func (s *Server) Close() { s.closeOnce.Do(func() { close(s.closing) }) }
+// http.Server.Shutdown waits for handlers and a stream never finishes on its own (and does not
+// know the streams whose connections were taken over).
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.hub.Each(func(k hub.Sink) {
+			if c, ok := k.(interface{ Close() }); ok {
+				c.Close()
+			}
+		})
+	})
+}
 
 // pageAssets are the hashed URLs every page loads.
 func (s *Server) pageAssets() views.Assets {

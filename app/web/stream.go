@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
@@ -17,6 +20,12 @@ import (
 // catchUpLimit bounds how many missed events are replayed one by one; past it the viewer gets
 // a fresh list instead.
 const catchUpLimit = 200
+
+// catchUpTimeout bounds the catch-up's queries.
+const catchUpTimeout = 10 * time.Second
+
+// retryFrame tells the browser how soon to reconnect after the stream ends.
+var retryFrame = []byte("retry: 2000\n\n")
 
 // dashboardStream is the dashboard's SSE stream. It first brings the viewer up to date: after
 // Last-Event-ID (the browser's own reconnect) it replays what was missed, otherwise it sends a
@@ -29,115 +38,145 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	broadcaster := sessionOf(c).BroadcasterID
-	// Subscribe before reading the database: an event stored in between is then both in the
-	// snapshot and in the subscription, and the cursor drops the second copy.
-	sub := s.hub.Subscribe(broadcaster)
-	defer sub.Close()
-
-	w := startSSE(c)
-	fmt.Fprint(w, "retry: 2000\n\n")
-
-	cursor, err := s.catchUp(c, w, broadcaster, filter)
-	if err != nil {
-		// Headers are sent; ending the stream makes the browser reconnect and try again.
-		s.log.Error("stream catch-up", "broadcaster_id", broadcaster, "err", err)
-		return nil
-	}
-	w.Flush()
-
-	beat := time.NewTicker(s.heartbeat)
-	defer beat.Stop()
+	sess := sessionOf(c)
+	l := newLiveStream(s, sess.BroadcasterID, sess.TokenHash, filter)
+	// Join before reading the database: an event stored in between is then both in the catch-up
+	// and delivered live, and the stream's cursor drops the second copy.
+	after := lastEventID(c)
 	ctx := c.Request.Context()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-s.closing:
-			return nil
-		case <-beat.C:
-			fmt.Fprint(w, ": keep-alive\n\n")
-		case m, ok := <-sub.C:
-			if !ok {
-				// Dropped as too slow: close, and the browser reconnects and catches up from the log.
-				return nil
-			}
-			if m.Kind != "" || m.EventID <= cursor || (filter != "" && m.Type != filter) {
-				continue
-			}
-			cursor = m.EventID
-			writeSSE(w, "event", cursor, m.HTML)
-		}
-		w.Flush()
+	m, missed, cursor, inWindow, err := s.hub.Join(ctx, sess.BroadcasterID, l, after)
+	if err != nil {
+		return unavailable("The live stream is not available right now.", err)
 	}
+	l.mu.Lock()
+	l.member = m
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		m.Leave()
+	}
+	frames, cursor, err := s.catchUp(ctx, m, sess.BroadcasterID, filter, after, missed, cursor, inWindow)
+	if err != nil {
+		l.end(nil)
+		return unavailable("The database is not answering.", err)
+	}
+	l.start(frames, cursor)
+	if err := l.takeOver(c, retryFrame); err == errNoTakeOver {
+		l.serveInHandler(c, retryFrame)
+	} else if err != nil {
+		l.end(nil) // the viewer left before the head was written
+	}
+	return nil
 }
 
-// catchUp writes what the viewer is missing and returns the newest event id it now has.
-func (s *Server) catchUp(c *gin.Context, w io.Writer, broadcaster, filter string) (int64, error) {
-	ctx := c.Request.Context()
-	shown := store.Shown{Type: filter}
+// lastEventID is the browser's Last-Event-ID, or -1 without one.
+func lastEventID(c *gin.Context) int64 {
 	if last, err := strconv.ParseInt(c.GetHeader("Last-Event-ID"), 10, 64); err == nil && last >= 0 {
-		missed, err := s.store.ShownAfter(ctx, broadcaster, shown, last, catchUpLimit+1)
-		if err != nil {
-			return 0, err
-		}
-		stale, err := s.behindLog(c, broadcaster, last, len(missed))
-		if err != nil {
-			return 0, err
-		}
-		if len(missed) <= catchUpLimit && !stale {
-			cursor := last
-			for _, ev := range missed {
-				html, err := renderString(ctx, views.EventRowItem(liveRow(ev)))
-				if err != nil {
-					return 0, err
-				}
-				cursor = ev.ID
-				writeSSE(w, "event", cursor, html)
+		return last
+	}
+	return -1
+}
+
+// catchUp returns the frames a joining viewer is missing and the newest event id they cover.
+// Viewers who resume from the same place, or start afresh, share one query and one rendering.
+func (s *Server) catchUp(ctx context.Context, m *hub.Member, broadcaster, filter string, after int64, missed []*hub.Delivery, cursor int64, inWindow bool) ([][]byte, int64, error) {
+	// A shared result must not fail because the viewer who happened to compute it left.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), catchUpTimeout)
+	defer cancel()
+	if after >= 0 && inWindow && len(missed) <= catchUpLimit {
+		var frames [][]byte
+		for _, d := range missed {
+			if filter == "" || d.Event.Type == filter {
+				frames = append(frames, d.Frame(dashboardKey, s.liveFrame))
 			}
-			return cursor, nil
+		}
+		return frames, max(after, cursor), nil
+	}
+	if after >= 0 && !inWindow {
+		v, err := m.Memo(fmt.Sprintf("after:%s:%d", filter, after), cursor, func() (any, error) {
+			return s.missedFromLog(ctx, broadcaster, filter, after)
+		})
+		if err != nil {
+			return nil, 0, err
+		}
+		if r := v.(*catchUpResult); r != nil {
+			return r.frames, r.cursor, nil
 		}
 	}
-	// The list is by time, the cursor by id: both from one snapshot, so that nothing stored in
-	// between is both in the list and sent again, or in neither.
-	evs, cursor, err := s.store.TimelineTopShown(ctx, broadcaster, shown, pageSize+1)
+	v, err := m.Memo("list:"+filter, cursor, func() (any, error) { return s.freshList(ctx, broadcaster, filter) })
 	if err != nil {
-		return 0, err
+		return nil, 0, err
+	}
+	r := v.(*catchUpResult)
+	return r.frames, r.cursor, nil
+}
+
+type catchUpResult struct {
+	frames [][]byte
+	cursor int64
+}
+
+// missedFromLog reads what a viewer missed from the database; nil when a fresh list serves
+// them better (too much missed, or their id is ahead of the log: the database was reset).
+func (s *Server) missedFromLog(ctx context.Context, broadcaster, filter string, after int64) (*catchUpResult, error) {
+	evs, err := s.store.ShownAfter(ctx, broadcaster, store.Shown{Type: filter}, after, catchUpLimit+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) > catchUpLimit {
+		return nil, nil
+	}
+	if len(evs) == 0 && after > 0 {
+		newest, err := s.store.NewestEventID(ctx, broadcaster)
+		if err != nil {
+			return nil, err
+		}
+		if newest < after {
+			return nil, nil
+		}
+	}
+	r := &catchUpResult{cursor: after}
+	for i := range evs {
+		r.frames = append(r.frames, s.liveFrame(&evs[i]))
+		r.cursor = evs[i].ID
+	}
+	return r, nil
+}
+
+// freshList is the "reset" with the current list. The list is by time, the cursor by id: both
+// from one snapshot, so that nothing stored in between is both in the list and sent again, or
+// in neither.
+func (s *Server) freshList(ctx context.Context, broadcaster, filter string) (*catchUpResult, error) {
+	evs, cursor, err := s.store.TimelineTopShown(ctx, broadcaster, store.Shown{Type: filter}, pageSize+1)
+	if err != nil {
+		return nil, err
 	}
 	p := pageOf(evs, filter)
 	if err := s.markBursts(ctx, broadcaster, &p); err != nil {
-		return 0, err
+		return nil, err
 	}
 	html, err := renderString(ctx, views.EventList(p))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	writeSSE(w, "reset", cursor, html)
-	return cursor, nil
-}
-
-// behindLog reports whether a viewer's Last-Event-ID is ahead of the log (the database was
-// reset while the page stayed open): such a viewer needs a fresh list, or it would skip new ids.
-func (s *Server) behindLog(c *gin.Context, broadcaster string, last int64, missed int) (bool, error) {
-	if missed > 0 || last == 0 {
-		return false, nil
-	}
-	newest, err := s.store.ListEvents(c.Request.Context(), broadcaster, 0, 1)
-	if err != nil {
-		return false, err
-	}
-	return len(newest) == 0 || newest[0].ID < last, nil
+	return &catchUpResult{frames: [][]byte{sseFrame("reset", cursor, html)}, cursor: cursor}, nil
 }
 
 // signedOutStream answers a stream request whose session has ended (signed out in another tab,
 // expired): the page says so and, through sse-close, stops reconnecting. A bare 401 would make
 // the SSE extension retry forever behind a "Reconnecting…" badge.
 func signedOutStream(c *gin.Context) {
-	startSSE(c)
-	html, _ := renderString(c.Request.Context(), views.SignedOutNotice())
-	writeSSE(c.Writer, "reset", 0, html)
-	writeSSE(c.Writer, "signed-out", 0, "")
-	c.Writer.Flush()
+	w := startSSE(c)
+	for _, f := range signedOutFrames() {
+		_, _ = w.Write(f)
+	}
+	w.Flush()
+}
+
+// signedOutFrames replace the list by a notice and close the page's stream.
+func signedOutFrames() [][]byte {
+	html, _ := renderString(context.Background(), views.SignedOutNotice())
+	return [][]byte{sseFrame("reset", 0, html), sseFrame("signed-out", 0, "")}
 }
 
 // startSSE sends the headers of an event stream, shared by the dashboard and overlay streams.
@@ -149,6 +188,13 @@ func startSSE(c *gin.Context) gin.ResponseWriter {
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	return w
+}
+
+// sseFrame is one server-sent event as bytes.
+func sseFrame(event string, id int64, data string) []byte {
+	var b bytes.Buffer
+	writeSSE(&b, event, id, data)
+	return b.Bytes()
 }
 
 // writeSSE writes one server-sent event; every line of data gets its own "data:" field.

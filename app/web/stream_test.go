@@ -185,7 +185,7 @@ func TestStreamRequiresSession(t *testing.T) {
 				if d.Find(`[data-testid=signed-out]`).Length() != 1 || len(rows(t, d)) != 0 {
 					t.Fatalf("reset data = %q, want only the signed-out notice", got[0].Data)
 				}
-				if n := e.hub.Subscribers(); n != 0 {
+				if n := e.hub.Viewers(); n != 0 {
 					t.Fatalf("%d hub subscriptions for a signed-out visitor", n)
 				}
 			})

@@ -18,8 +18,8 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
-	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
@@ -74,8 +74,10 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 	t.Cleanup(func() { te.noteStoredTokens(t, st) }) // before the store closes
 
 	// As serve.go and its newAccounts do.
-	h := hub.New(256)
-	rec := ingest.New(ingest.Options{Store: st, Writers: 4, Committed: web.PublishCommitted(h, log), Logger: log})
+	bell := doorbell.New(doorbell.Options{Store: st})
+	h := web.NewHub(st, nil, nil, log)
+	t.Cleanup(h.Close)
+	rec := ingest.New(ingest.Options{Store: st, Writers: 4, Committed: bell.Committed, Logger: log})
 	t.Cleanup(rec.Close)
 	te.twitch = twitch.New(twitch.Config{ClientID: cfg.TwitchClientID, ClientSecret: cfg.TwitchSecret,
 		AuthURL: cfg.TwitchAuthURL.String(), APIURL: cfg.TwitchAPIURL.String()})
@@ -86,7 +88,7 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 		t.Fatalf("reseal: %v", err)
 	}
 	web.ConfigureGoth(cfg)
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Ingest: rec, Accounts: te.acc, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Ingest: rec, Accounts: te.acc, Logger: log})
 	if err != nil {
 		ts.Close()
 		t.Fatalf("web.New: %v", err)

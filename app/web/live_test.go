@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/ingest"
@@ -30,80 +31,111 @@ func liveEvent(broadcaster string) *store.Event {
 		UserName: fmt.Sprintf("Viewer_%d", n), OccurredAt: now, ReceivedAt: now, Payload: `{}`}
 }
 
-// publishing is a batcher over s that publishes to h, as serve wires it.
-func publishing(t *testing.T, s *store.Store, h *hub.Hub, writers int) *ingest.Batcher {
-	b := ingest.New(ingest.Options{Store: s, Writers: writers, Committed: web.PublishCommitted(h, testLogger(t)), Logger: testLogger(t)})
-	t.Cleanup(b.Close)
-	return b
+// collector is a hub sink that keeps the ids it is given.
+type collector struct {
+	mu  sync.Mutex
+	ids []int64
 }
 
-// pending are the messages waiting on a subscription. The batcher publishes before Store
-// returns, so after it returns this is everything the subscription will get from it.
-func pending(sub *hub.Subscription) []hub.Message {
-	var ms []hub.Message
-	for len(sub.C) > 0 {
-		ms = append(ms, <-sub.C)
+func (c *collector) Kind() string { return "dashboard" }
+func (c *collector) Signal(any)   {}
+func (c *collector) Deliver(ds []*hub.Delivery) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range ds {
+		c.ids = append(c.ids, d.Event.ID)
 	}
-	return ms
+}
+func (c *collector) got() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.ids)
 }
 
-// TestPublishCommitted: a new event reaches each of its broadcaster's viewers, the same rendered
-// row for all; a duplicate, a hidden event and an unwatched broadcaster's event reach nobody.
-func TestPublishCommitted(t *testing.T) {
+// live is the write path and the live path as serve wires them on one instance: a batcher that
+// rings the doorbell after each commit, and a hub that reads the log when it rings.
+func live(t *testing.T, s *store.Store, writers int) (*ingest.Batcher, *hub.Hub) {
+	bell := doorbell.New(doorbell.Options{Store: s})
+	h := web.NewHub(s, nil, nil, testLogger(t))
+	t.Cleanup(h.Close)
+	bell.OnSignal(func(sig doorbell.Signal) {
+		if sig.Kind == doorbell.Events {
+			h.Ring(sig.BroadcasterID, sig.NewestID)
+		}
+	})
+	b := ingest.New(ingest.Options{Store: s, Writers: writers, Committed: bell.Committed, Logger: testLogger(t)})
+	t.Cleanup(b.Close)
+	return b, h
+}
+
+func join(t *testing.T, h *hub.Hub, broadcaster string) *collector {
+	c := &collector{}
+	m, _, _, _, err := h.Join(context.Background(), broadcaster, c, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Leave)
+	return c
+}
+
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLiveAfterCommit: a new event reaches each of its broadcaster's viewers; a duplicate, a
+// hidden event and another broadcaster's event reach none of them.
+func TestLiveAfterCommit(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		h := hub.New(8)
-		b := publishing(t, s, h, 1)
-		viewers := []*hub.Subscription{h.Subscribe("1337"), h.Subscribe("1337")}
-		stranger := h.Subscribe("4242")
-		for _, sub := range append(viewers, stranger) {
-			defer sub.Close()
-		}
+		b, h := live(t, s, 1)
+		viewers := []*collector{join(t, h, "1337"), join(t, h, "1337")}
+		stranger := join(t, h, "4242")
 
 		ev := liveEvent("1337")
 		if inserted, err := b.Store(ctx, ev); err != nil || !inserted[0] {
 			t.Fatalf("Store = %v, %v", inserted, err)
 		}
-		html, err := web.RenderLiveRow(ctx, *ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := hub.Message{BroadcasterID: "1337", EventID: ev.ID, Type: ev.Type, HTML: html, Event: *ev}
-		for i, sub := range viewers {
-			if got := pending(sub); !slices.Equal(got, []hub.Message{want}) {
-				t.Errorf("viewer %d got %+v, want %+v", i, got, want)
-			}
-		}
-
 		again := liveEvent("1337")
 		again.MessageID = ev.MessageID
 		hidden := liveEvent("1337")
 		hidden.Type, hidden.Version, hidden.Hidden = eventsub.ChannelSubscribe, "1", true
-		unwatched := liveEvent("9999")
-		if inserted, err := b.Store(ctx, again, hidden, unwatched); err != nil || !slices.Equal(inserted, []bool{false, true, true}) {
+		other := liveEvent("9999")
+		if inserted, err := b.Store(ctx, again, hidden, other); err != nil || !slices.Equal(inserted, []bool{false, true, true}) {
 			t.Fatalf("Store = %v, %v; want [false true true]", inserted, err)
 		}
-		for i, sub := range append(viewers, stranger) {
-			if got := pending(sub); len(got) != 0 {
-				t.Errorf("subscription %d got %+v", i, got)
+		last := liveEvent("1337")
+		if _, err := b.Store(ctx, last); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range viewers {
+			eventually(t, "the last event", func() bool { return len(v.got()) >= 2 })
+			if got := v.got(); !slices.Equal(got, []int64{ev.ID, last.ID}) {
+				t.Errorf("viewer %d got %v, want [%d %d]", i, got, ev.ID, last.ID)
 			}
+		}
+		if got := stranger.got(); len(got) != 0 {
+			t.Errorf("another broadcaster's viewer got %v", got)
 		}
 	})
 }
 
-// TestPublishConcurrentInIDOrder: with several writers and many concurrent callers, each viewer
-// receives every stored event of its broadcaster, in increasing id order (the stream's cursor
-// drops anything older than what it has sent).
-func TestPublishConcurrentInIDOrder(t *testing.T) {
+// TestLiveConcurrentInIDOrder: with several writers and many concurrent callers, each viewer
+// receives every stored event of its broadcaster once, in increasing id order.
+func TestLiveConcurrentInIDOrder(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
 		const perBroadcaster = 60
 		broadcasters := []string{"1337", "4242", "777"}
-		h := hub.New(perBroadcaster)
-		b := publishing(t, s, h, 4)
-		subs := map[string]*hub.Subscription{}
+		b, h := live(t, s, 4)
+		viewers := map[string]*collector{}
 		for _, id := range broadcasters {
-			subs[id] = h.Subscribe(id)
-			defer subs[id].Close()
+			viewers[id] = join(t, h, id)
 		}
 		var wg sync.WaitGroup
 		for range perBroadcaster {
@@ -117,10 +149,6 @@ func TestPublishConcurrentInIDOrder(t *testing.T) {
 		}
 		wg.Wait()
 		for _, id := range broadcasters {
-			var got []int64
-			for _, m := range pending(subs[id]) {
-				got = append(got, m.EventID)
-			}
 			stored, err := s.EventsAfter(context.Background(), id, 0, 2*perBroadcaster)
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +157,8 @@ func TestPublishConcurrentInIDOrder(t *testing.T) {
 			for _, ev := range stored {
 				want = append(want, ev.ID)
 			}
-			if len(want) != perBroadcaster || !slices.Equal(got, want) {
+			eventually(t, "every event", func() bool { return len(viewers[id].got()) >= len(want) })
+			if got := viewers[id].got(); len(want) != perBroadcaster || !slices.Equal(got, want) {
 				t.Errorf("viewer of %s received %v\nwant every stored id in increasing order %v", id, got, want)
 			}
 		}
