@@ -32,6 +32,9 @@ var (
 // commitTimeout bounds one batch's transaction, and the Committed call after it.
 const commitTimeout = 30 * time.Second
 
+// followerWait is the default of Options.FollowerWait.
+const followerWait = 2 * time.Millisecond
+
 // Options configure a Batcher. Zero values take the defaults.
 type Options struct {
 	Store    *store.Store
@@ -41,8 +44,11 @@ type Options struct {
 	// Committed is called by the writer after each commit, before the callers are released, with
 	// the newly stored events in id order. It may be nil.
 	Committed func(ctx context.Context, inserted []*store.Event)
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
+	// FollowerWait bounds how long a writer holds a ready batch for the callers it expects (see
+	// Expect and pace); default 2ms. It is not a linger: an idle server commits at once.
+	FollowerWait time.Duration
+	Metrics      *metrics.Metrics
+	Logger       *slog.Logger
 }
 
 // Batcher queues events and stores them in batches. It is safe for concurrent use.
@@ -51,8 +57,12 @@ type Batcher struct {
 	// One queue per writer. A broadcaster's events always take the same one, so that one writer
 	// commits them and calls Committed in id order; writers of one instance also never wait for
 	// each other's broadcaster locks.
-	lanes   []chan *job
-	depth   atomic.Int64 // events queued, not yet taken by a writer
+	lanes  []chan *job
+	depth  atomic.Int64 // events queued, not yet taken by a writer
+	coming atomic.Int64 // callers announced by Expect that have not called Store yet
+	// arrived is closed, and replaced, whenever coming falls to zero: it wakes a writer waiting
+	// for announced callers that gave up without storing anything.
+	arrived atomic.Pointer[chan struct{}]
 	writers sync.WaitGroup
 
 	mu     sync.RWMutex // held for reading while enqueuing, for writing by Close
@@ -86,7 +96,11 @@ func New(o Options) *Batcher {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.FollowerWait <= 0 {
+		o.FollowerWait = followerWait
+	}
 	b := &Batcher{o: o, lanes: make([]chan *job, o.Writers)}
+	b.arrived.Store(new(make(chan struct{})))
 	for i := range b.lanes {
 		// Every queued job holds an event, so Queue jobs fit and a send never blocks.
 		b.lanes[i] = make(chan *job, o.Queue)
@@ -101,11 +115,18 @@ func New(o Options) *Batcher {
 // error and nothing known to be stored. It returns ErrBusy at once when the queue is full,
 // ErrClosed after Close, and ctx.Err() when ctx ends first (the events may still be committed).
 func (b *Batcher) Store(ctx context.Context, evs ...*store.Event) ([]bool, error) {
+	return b.store(ctx, nil, evs)
+}
+
+func (b *Batcher) store(ctx context.Context, a *Arrival, evs []*store.Event) ([]bool, error) {
 	if len(evs) == 0 {
+		a.Done()
 		return nil, nil
 	}
 	j := &job{ctx: ctx, evs: evs, done: make(chan result, 1)}
-	if err := b.enqueue(j); err != nil {
+	err := b.enqueue(j)
+	a.Done() // after the job is queued: a writer woken by the announcement's end finds it
+	if err != nil {
 		return nil, err
 	}
 	select {
@@ -138,6 +159,34 @@ func (b *Batcher) lane(broadcasterID string) int {
 	return int(h.Sum32() % uint32(len(b.lanes)))
 }
 
+// Expect announces a caller on its way to Store (a webhook being read and verified). A writer
+// with a batch ready holds it, for at most FollowerWait, while announced callers are still coming,
+// rather than committing without them and paying a commit each. The caller stores through the
+// Arrival, or calls Done when it gives up.
+func (b *Batcher) Expect() *Arrival {
+	b.coming.Add(1)
+	return &Arrival{b: b}
+}
+
+// Arrival is a caller announced by Expect.
+type Arrival struct {
+	b    *Batcher
+	done atomic.Bool
+}
+
+// Store is Batcher.Store, and ends the announcement once the events are queued.
+func (a *Arrival) Store(ctx context.Context, evs ...*store.Event) ([]bool, error) {
+	return a.b.store(ctx, a, evs)
+}
+
+// Done ends the announcement; calling it again, or after Store, does nothing. A nil Arrival is
+// no announcement.
+func (a *Arrival) Done() {
+	if a != nil && a.done.CompareAndSwap(false, true) && a.b.coming.Add(-1) == 0 {
+		close(*a.b.arrived.Swap(new(make(chan struct{}))))
+	}
+}
+
 // Depth is how many events wait for a writer.
 func (b *Batcher) Depth() int { return int(b.depth.Load()) }
 
@@ -158,6 +207,7 @@ func (b *Batcher) Close() {
 // write runs one writer until its lane is closed and drained.
 func (b *Batcher) write(lane <-chan *job) {
 	var next *job // taken from the lane but left for the next batch, which it would overfill
+	var last pace
 	for {
 		first := next
 		if first == nil {
@@ -168,27 +218,69 @@ func (b *Batcher) write(lane <-chan *job) {
 			first = b.took(j)
 		}
 		var jobs []*job
-		jobs, next = b.gather(lane, first)
+		jobs, next = b.gather(lane, first, last.expect(b.o.FollowerWait))
 		b.commit(jobs)
+		last = pace{jobs: len(jobs), done: time.Now()}
 	}
 }
 
-// gather adds to first the jobs already waiting, without waiting for more, up to MaxBatch events.
-func (b *Batcher) gather(lane <-chan *job, first *job) (jobs []*job, next *job) {
+// pace remembers the writer's last batch: the callers it released just now are likely to be back
+// together (a client keeps its connections busy), and committing the first one alone would cost a
+// whole commit for one event.
+type pace struct {
+	jobs int
+	done time.Time
+}
+
+// expect is how many jobs the next batch waits for: half the last batch when that one was a
+// group that ended within wait, else none (an idle server commits at once).
+func (p pace) expect(wait time.Duration) int {
+	if p.jobs < 2 || time.Since(p.done) > wait {
+		return 0
+	}
+	return p.jobs / 2
+}
+
+// gather adds to first the jobs already waiting, up to MaxBatch events. It waits for more, for at
+// most FollowerWait, only while callers announced by Expect are still coming or the batch has
+// fewer than expect jobs.
+func (b *Batcher) gather(lane <-chan *job, first *job, expect int) (jobs []*job, next *job) {
 	jobs, n := []*job{first}, len(first.evs)
+	var deadline <-chan time.Time
 	for n < b.o.MaxBatch {
+		var j *job
+		var ok bool
 		select {
-		case j, ok := <-lane:
-			if !ok {
+		case j, ok = <-lane:
+		default:
+			arrived := *b.arrived.Load() // before reading coming, so that its fall to zero wakes us
+			coming := b.coming.Load() > 0
+			if len(jobs) >= expect && !coming {
 				return jobs, nil
 			}
-			if n+len(b.took(j).evs) > b.o.MaxBatch {
-				return jobs, j
+			if deadline == nil {
+				t := time.NewTimer(b.o.FollowerWait)
+				defer t.Stop()
+				deadline = t.C
 			}
-			jobs, n = append(jobs, j), n+len(j.evs)
-		default:
+			if !coming {
+				arrived = nil // waiting for the expected jobs only
+			}
+			select {
+			case j, ok = <-lane:
+			case <-arrived:
+				continue
+			case <-deadline:
+				return jobs, nil
+			}
+		}
+		if !ok {
 			return jobs, nil
 		}
+		if n+len(b.took(j).evs) > b.o.MaxBatch {
+			return jobs, j
+		}
+		jobs, n = append(jobs, j), n+len(j.evs)
 	}
 	return jobs, nil
 }

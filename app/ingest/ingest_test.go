@@ -355,3 +355,47 @@ func TestCallerLeavesWhileQueued(t *testing.T) {
 		}
 	})
 }
+
+// TestExpectedCallerJoinsTheBatch: a writer holds a ready event while a caller announced by Expect
+// is still on its way, and commits both together; one that gives up releases the wait.
+func TestExpectedCallerJoinsTheBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		c := newCommitted(true)
+		// Long enough that only the announced caller, never the timer, ends the wait.
+		b, _ := open(t, db, c, ingest.Options{FollowerWait: time.Hour})
+		blocked := block(t, b, c)
+		coming := b.Expect()
+		first := storeAsync(b, event("1337"))
+		waitFor(t, "the first event to queue", func() bool { return b.Depth() == 1 })
+		c.unblock()
+		if err := <-blocked; err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the writer to take the first event", func() bool { return b.Depth() == 0 })
+		if n := len(c.events()); n != 1 {
+			t.Fatalf("committed %d events; want only the blocking one while an announced caller is coming", n)
+		}
+		second := make(chan result, 1)
+		go func() {
+			inserted, err := coming.Store(context.Background(), event("1337"))
+			second <- result{inserted, err}
+		}()
+		for _, r := range []<-chan result{first, second} {
+			if r := <-r; r.err != nil || !slices.Equal(r.inserted, []bool{true}) {
+				t.Fatalf("Store = %v, %v", r.inserted, r.err)
+			}
+		}
+		if c.largest() != 2 || len(c.events()) != 3 {
+			t.Fatalf("Committed calls %v; want the first and the announced event in one", c.calls)
+		}
+
+		gaveUp := b.Expect()
+		alone := storeAsync(b, event("1337"))
+		waitFor(t, "the writer to take the event", func() bool { return b.Depth() == 0 })
+		gaveUp.Done()
+		gaveUp.Done() // a second call changes nothing
+		if r := <-alone; r.err != nil {
+			t.Fatalf("Store after the announced caller gave up: %v", r.err)
+		}
+	})
+}

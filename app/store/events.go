@@ -75,18 +75,12 @@ func (s *Store) InsertEvents(ctx context.Context, evs []*Event) ([]bool, error) 
 		before[i] = ev.ID
 	}
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		queued = false
 		if err := s.lockBroadcasters(ctx, tx, evs); err != nil {
 			return err
 		}
-		for i, ev := range evs {
-			ok, err := s.insertEvent(ctx, tx, ev)
-			if err != nil {
-				return fmt.Errorf("event %s: %w", ev.MessageID, err)
-			}
-			inserted[i], queued = ok, queued || ok
-		}
-		return nil
+		var err error
+		queued, err = s.insertBatch(ctx, tx, evs, inserted)
+		return err
 	})
 	if err != nil {
 		clear(inserted)
@@ -119,25 +113,58 @@ func (s *Store) lockBroadcasters(ctx context.Context, tx bun.Tx, evs []*Event) e
 	return nil
 }
 
-// insertEvent stores one event of a batch, and queues it for Pusher when the outbox is on.
-func (s *Store) insertEvent(ctx context.Context, tx bun.Tx, ev *Event) (bool, error) {
-	if ev.Source == "" {
-		ev.Source = SourceWebhook
+// insertBatch stores the batch with one multi-row statement (a statement per event costs a parse
+// and, on PostgreSQL, a round trip each), and queues the new events for Pusher when the outbox is
+// on. It reports whether any event was new.
+//
+// Conflicting rows (a message id stored already, or a dedupe key of the broadcaster's, earlier in
+// the batch included) are skipped by ON CONFLICT DO NOTHING, on both databases also within the
+// statement, and RETURNING gives the id of each row stored, by message id: the first event of the
+// batch with that message id is the one stored.
+func (s *Store) insertBatch(ctx context.Context, tx bun.Tx, evs []*Event, inserted []bool) (bool, error) {
+	rows := make([]Event, len(evs))
+	for i, ev := range evs {
+		if ev.Source == "" {
+			ev.Source = SourceWebhook
+		}
+		// One precision and zone on both databases, so timeline cursors compare exactly.
+		ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Microsecond)
+		ev.ReceivedAt = ev.ReceivedAt.UTC().Truncate(time.Microsecond)
+		rows[i] = *ev
+		rows[i].ID = 0 // drawn by the database
 	}
-	// One precision and zone on both databases, so timeline cursors compare exactly.
-	ev.OccurredAt = ev.OccurredAt.UTC().Truncate(time.Microsecond)
-	ev.ReceivedAt = ev.ReceivedAt.UTC().Truncate(time.Microsecond)
+	var stored []struct {
+		ID        int64  `bun:"id"`
+		MessageID string `bun:"message_id"`
+	}
 	// No conflict target: either unique key (message id, or broadcaster + dedupe key) skips.
-	res, err := tx.NewInsert().Model(ev).On("CONFLICT DO NOTHING").Returning("id").Exec(ctx)
-	if err != nil {
+	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("id, message_id").Exec(ctx, &stored); err != nil {
 		return false, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil || n != 1 {
-		return false, err
+	if len(stored) == 0 {
+		return false, nil
 	}
-	if s.outboxWake != nil {
-		return true, s.queueOutbox(ctx, tx, ev)
+	ids := make(map[string]int64, len(stored))
+	for _, r := range stored {
+		ids[r.MessageID] = r.ID
+	}
+	var outbox []OutboxEntry
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for i, ev := range evs {
+		id, ok := ids[ev.MessageID]
+		if !ok {
+			continue
+		}
+		delete(ids, ev.MessageID) // a later event with the same message id was skipped
+		ev.ID, inserted[i] = id, true
+		if s.outboxWake != nil {
+			outbox = append(outbox, OutboxEntry{EventID: id, CreatedAt: now, NextAttemptAt: now})
+		}
+	}
+	if len(outbox) > 0 {
+		if _, err := tx.NewInsert().Model(&outbox).Exec(ctx); err != nil {
+			return false, fmt.Errorf("queue for pusher: %w", err)
+		}
 	}
 	return true, nil
 }

@@ -43,13 +43,6 @@ func (s *Store) EnableOutbox() {
 // OutboxWake receives after an event was queued; nil (never ready) when the outbox is off.
 func (s *Store) OutboxWake() <-chan struct{} { return s.outboxWake }
 
-// queueOutbox adds ev to the outbox inside the event's transaction.
-func (s *Store) queueOutbox(ctx context.Context, tx bun.Tx, ev *Event) error {
-	now := time.Now().UTC().Truncate(time.Microsecond)
-	_, err := tx.NewInsert().Model(&OutboxEntry{EventID: ev.ID, CreatedAt: now, NextAttemptAt: now}).Exec(ctx)
-	return err
-}
-
 // ringOutbox tells a waiting publisher that there is work, without ever blocking.
 func (s *Store) ringOutbox() {
 	select {

@@ -21,6 +21,8 @@ const maxWebhookBody = 1 << 20
 // twitchWebhook is the EventSub webhook callback. Nothing is trusted before the signature and
 // the timestamp check out; a notification is acknowledged only once it is committed.
 func (s *Server) twitchWebhook(c *gin.Context) error {
+	arrival := s.ingest.Expect() // lets the batch being gathered wait for this one
+	defer arrival.Done()
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -61,12 +63,13 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 	case eventsub.TypeRevocation:
 		return s.revoked(c, msg)
 	default:
-		return s.notified(c, msg)
+		return s.notified(c, msg, arrival)
 	}
 }
 
 // notified stores a notification (once, whatever Twitch's retries) and answers 204.
-func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
+// It stores through the handler's announcement to the batcher.
+func (s *Server) notified(c *gin.Context, msg *eventsub.Message, arrival *ingest.Arrival) error {
 	facts, err := eventsub.Describe(msg.Subscription, msg.Event)
 	if err != nil {
 		s.metrics.Webhook(metrics.Malformed)
@@ -89,7 +92,7 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message) error {
 	if ev.Type == eventsub.ChannelFollow {
 		ev.DedupeKey = store.FollowKey(ev.UserID, ev.OccurredAt) // also fetched with the follower history
 	}
-	stored, err := s.ingest.Store(c.Request.Context(), ev)
+	stored, err := arrival.Store(c.Request.Context(), ev)
 	if errors.Is(err, ingest.ErrBusy) {
 		// Shed load at once, without an error line per request: Twitch sends the message again.
 		s.metrics.Webhook(metrics.Busy)
