@@ -37,14 +37,15 @@ func (s *Store) SetPresence(ctx context.Context, instance, broadcaster, kind str
 	return nil
 }
 
-// TouchPresence marks all of instance's rows as current at now.
-func (s *Store) TouchPresence(ctx context.Context, instance string, now time.Time) error {
-	_, err := s.db.NewUpdate().Model((*Presence)(nil)).Set("updated_at = ?", now.UTC().Truncate(time.Microsecond)).
+// TouchPresence marks all of instance's rows as current at now, and tells how many there are.
+func (s *Store) TouchPresence(ctx context.Context, instance string, now time.Time) (int64, error) {
+	res, err := s.db.NewUpdate().Model((*Presence)(nil)).Set("updated_at = ?", now.UTC().Truncate(time.Microsecond)).
 		Where("instance = ?", instance).Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("store: touch presence of %s: %w", instance, err)
+		return 0, fmt.Errorf("store: touch presence of %s: %w", instance, err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // DeletePresence removes all of instance's rows (it is stopping).

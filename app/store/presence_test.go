@@ -56,8 +56,8 @@ func TestPresence(t *testing.T) {
 		if got := count("100", "dashboard", "", later); got != 0 {
 			t.Fatalf("stale dashboards counted: %d", got)
 		}
-		if err := s.TouchPresence(ctx, "b", later); err != nil {
-			t.Fatal(err)
+		if n, err := s.TouchPresence(ctx, "b", later); err != nil || n != 1 {
+			t.Fatalf("touch b = %d, %v; want 1 row", n, err)
 		}
 		if got := count("100", "dashboard", "", later); got != 5 {
 			t.Fatalf("dashboards after touch = %d, want 5", got)
