@@ -19,6 +19,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
+	"github.com/twitch-event-viewer/tev/app/presence"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -56,7 +57,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	met := metrics.New()
 	met.Outbox(st.OutboxTotals, time.Now)
 	bell := doorbell.New(doorbell.Options{Store: st})
-	h := web.NewHub(st, nil, met, log)
+	pres := presence.New(presence.Options{Store: st, Logger: log})
+	h := web.NewHub(st, pres.Set, met, log)
 	defer h.Close()
 	ing := newIngest(st, bell, met, log)
 	defer ing.Close() // on the way out before the store closes; after a shutdown, already closed
@@ -68,7 +70,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		}
 		web.ConfigureGoth(cfg)
 	}
-	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Ingest: ing, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
+	srv, err := web.New(web.Options{Config: cfg, Store: st, Hub: h, Bell: bell, Presence: pres, Ingest: ing, Accounts: acc, Pusher: pub, Metrics: met, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -93,10 +95,16 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	// not outlive the store it uses.
 	cleanCtx, stopCleaning := context.WithCancel(ctx)
 	// The publisher is waited for: a batch Pusher accepted is marked published before the store
-	// closes, or the next start would publish it again.
-	var publishing sync.WaitGroup
-	defer func() { stopCleaning(); publishing.Wait() }()
+	// closes, or the next start would publish it again. Presence too: it deletes this
+	// instance's rows on the way out, so the other instances stop counting its streams at once.
+	var waited sync.WaitGroup
+	defer func() { stopCleaning(); waited.Wait() }()
 	go cleanSessions(cleanCtx, st, log)
+	waited.Go(func() {
+		if err := pres.Run(cleanCtx); err != nil {
+			log.Error("presence stopped", "err", err)
+		}
+	})
 	go func() {
 		if err := bell.Run(cleanCtx); err != nil {
 			log.Error("doorbell stopped", "err", err)
@@ -106,7 +114,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 		go acc.Run(cleanCtx, reconcileEvery)
 	}
 	if pub != nil {
-		publishing.Go(func() { pusher.NewWorker(st, pub, log, pusher.WorkerOptions{}).Run(cleanCtx) })
+		waited.Go(func() { pusher.NewWorker(st, pub, log, pusher.WorkerOptions{}).Run(cleanCtx) })
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
