@@ -55,7 +55,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	met := metrics.New()
 	met.Outbox(st.OutboxTotals, time.Now)
-	bell := doorbell.New(doorbell.Options{Store: st})
+	bell := doorbell.New(doorbell.Options{Store: st, Metrics: met, Logger: log})
 	h := web.NewHub(st, nil, met, log)
 	defer h.Close()
 	ing := newIngest(st, bell, met, log)
