@@ -56,7 +56,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	met := metrics.New()
 	met.Outbox(st.OutboxTotals, time.Now)
-	bell := doorbell.New(doorbell.Options{Store: st})
+	bell := doorbell.New(doorbell.Options{Store: st, Metrics: met, Logger: log})
 	pres := presence.New(presence.Options{Store: st, Logger: log})
 	h := web.NewHub(st, pres.Set, met, log)
 	defer h.Close()

@@ -33,6 +33,7 @@ const (
 type Store struct {
 	db      *bun.DB
 	dialect Dialect
+	url     string // the PostgreSQL URL it was opened with; empty on SQLite
 
 	outboxWake   chan struct{} // non-nil when new events are also queued for Pusher (EnableOutbox)
 	accountLocks chan struct{} // PostgreSQL: one slot per account lock held (WithAccountLock)
@@ -64,7 +65,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		}
 		sqldb.SetMaxOpenConns(20)
 		sqldb.SetMaxIdleConns(10)
-		s = &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres}
+		s = &Store{db: bun.NewDB(sqldb, pgdialect.New()), dialect: Postgres, url: databaseURL}
 		s.accountLocks = make(chan struct{}, accountLockSlots)
 	default:
 		return nil, errors.New("store: database URL must start with postgres:// or postgresql://")

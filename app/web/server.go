@@ -88,7 +88,7 @@ func New(o Options) (*Server, error) {
 		s.hub = NewHub(o.Store, nil, o.Metrics, o.Logger)
 	}
 	if s.bell == nil {
-		s.bell = doorbell.New(doorbell.Options{Store: o.Store})
+		s.bell = doorbell.New(doorbell.Options{Store: o.Store, Metrics: o.Metrics, Logger: o.Logger})
 	}
 	if s.ingest == nil {
 		// Without Metrics: a test may build several servers with one Metrics, which would
