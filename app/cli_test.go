@@ -298,7 +298,8 @@ func TestTriggerErrors(t *testing.T) {
 
 func TestCommands(t *testing.T) {
 	out, _, err := runCmd(t, nil, "help")
-	if err != nil || !strings.Contains(out, "app export") || !strings.Contains(out, "app trigger follow") {
+	if err != nil || !strings.Contains(out, "app export") || !strings.Contains(out, "app trigger follow") ||
+		!strings.Contains(out, "app load") || !strings.Contains(out, "app fanout") {
 		t.Errorf("help = %q, %v; want the usage on stdout", out, err)
 	}
 	out, errOut, err := runCmd(t, nil, "frobnicate")

@@ -30,8 +30,10 @@ Usage:
                           write a channel's stored events to stdout, newest first
   app trigger follow --url URL --secret SECRET [--broadcaster ID]
                           send a signed test channel.follow notification to a webhook callback
-  app load --url URL --secret SECRET [--count N] [--concurrency C] [--resend]
+  app load --url URL --secret SECRET [--count N | --duration D] [--concurrency C] [--ceiling] [--check]
                           send many signed follows and report throughput and latency
+  app fanout --url URL --secret SECRET [--viewers N] [--events M] [--missed K] [--pid PID]
+                          open many dashboard streams on a demo app and report memory and delivery latency
 `
 
 // run is the whole program: main only supplies the process's context, arguments, environment
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return triggerCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "load":
 		return loadCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "fanout":
+		return fanoutCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

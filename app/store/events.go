@@ -229,3 +229,29 @@ func (s *Store) LastEventAt(ctx context.Context, broadcasterID, eventType string
 	}
 	return &evs[0].ReceivedAt, nil
 }
+
+// messageCountChunk bounds the ids of one query (SQLite allows 32766 parameters).
+const messageCountChunk = 1000
+
+// MessageCounts tells, for each Twitch message id, how many stored events carry it: the load
+// tool's check that every acknowledged message was stored exactly once. Ids not stored are
+// absent from the map.
+func (s *Store) MessageCounts(ctx context.Context, ids []string) (map[string]int, error) {
+	counts := make(map[string]int, len(ids))
+	for start := 0; start < len(ids); start += messageCountChunk {
+		chunk := ids[start:min(len(ids), start+messageCountChunk)]
+		var rows []struct {
+			MessageID string `bun:"message_id"`
+			N         int    `bun:"n"`
+		}
+		err := s.db.NewSelect().Model((*Event)(nil)).ColumnExpr("message_id, count(*) AS n").
+			Where("message_id IN (?)", bun.In(chunk)).Group("message_id").Scan(ctx, &rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: count %d message ids: %w", len(chunk), err)
+		}
+		for _, r := range rows {
+			counts[r.MessageID] = r.N
+		}
+	}
+	return counts, nil
+}
