@@ -40,6 +40,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	}
 	log := newLogger(stdout, cfg.LogLevel)
 	gin.SetMode(gin.ReleaseMode) // library global, set in this one place
+	cfg.StreamsMax = streamsMax(cfg.StreamsMax, log)
 
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -135,6 +136,26 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	ing.Close() // no webhook is in flight any more; what the history backfill queued is committed
 	log.Info("stopped")
 	return nil
+}
+
+// streamsMax is STREAMS_MAX when set; otherwise what the open file limit, raised to its hard
+// limit, allows. 0 (no cap) only where the limit cannot be read.
+func streamsMax(set int, log *slog.Logger) int {
+	nofile, err := raiseFileLimit()
+	switch {
+	case set > 0:
+		if err == nil && uint64(set) > nofile {
+			log.Warn("STREAMS_MAX is above the open file limit: connections may fail before it is reached",
+				"streams_max", set, "nofile", nofile)
+		}
+		return set
+	case err != nil:
+		log.Warn("open live streams are not capped: set STREAMS_MAX", "err", err)
+		return 0
+	}
+	n := config.DefaultStreamsMax(nofile)
+	log.Info("open live streams capped", "streams_max", n, "nofile", nofile)
+	return n
 }
 
 // openStore opens and migrates the configured database.

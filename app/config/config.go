@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,6 +41,11 @@ type Config struct {
 	FloodFollows      int           // more follows than this in one burst are a flood: one overlay alert
 	FloodWindow       time.Duration // the longest a burst of follows lasts
 	MetricsToken      string        // bearer token for GET /metrics; empty: no metrics endpoint. Secret: never log it
+	StreamsPerSession int           // open live streams one session (or one overlay URL) may hold
+	StreamsPerAddress int           // open live streams one client address may hold
+	StreamsMax        int           // open live streams on this instance; 0: not set (serve derives it from RLIMIT_NOFILE)
+	TrustedProxies    []string      // proxies (IPs, CIDRs) whose ClientIPHeader names the client; none: the peer is the client
+	ClientIPHeader    string        // the header trusted proxies put the client's address in
 }
 
 // Demo reports whether the app runs without Twitch credentials, offering the demo sign-in.
@@ -61,7 +67,24 @@ const (
 	DefaultOverlayAlert      = 5 * time.Second
 	DefaultFloodFollows      = 20
 	DefaultFloodWindow       = 10 * time.Second
+	DefaultStreamsPerSession = 20
+	DefaultStreamsPerAddress = 100
+	DefaultClientIPHeader    = "X-Forwarded-For"
+	// reservedFiles are file descriptors kept for everything but streams: the database, webhooks,
+	// page requests, logs.
+	reservedFiles = 256
+	maxStreams    = 1 << 20
 )
+
+// DefaultStreamsMax is STREAMS_MAX when unset, for a process that may open nofile files: what
+// the reserve leaves, less a tenth of slack, and at least one.
+func DefaultStreamsMax(nofile uint64) int {
+	if nofile <= reservedFiles {
+		return 1
+	}
+	n := (min(nofile, maxStreams*2) - reservedFiles) * 9 / 10
+	return int(max(1, min(n, maxStreams)))
+}
 
 // Load reads the configuration. In demo mode, missing secrets are generated once and kept in
 // DATA_DIR so that restarts keep them (and signed-in sessions survive).
@@ -102,6 +125,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.OverlayAlert = parseDuration(&errs, "OVERLAY_ALERT_DURATION", getenv("OVERLAY_ALERT_DURATION"), DefaultOverlayAlert)
 	c.FloodFollows = parseCount(&errs, "OVERLAY_FLOOD_FOLLOWS", getenv("OVERLAY_FLOOD_FOLLOWS"), DefaultFloodFollows)
 	c.FloodWindow = parseDuration(&errs, "OVERLAY_FLOOD_WINDOW", getenv("OVERLAY_FLOOD_WINDOW"), DefaultFloodWindow)
+	c.StreamsPerSession = parseCount(&errs, "STREAMS_PER_SESSION", getenv("STREAMS_PER_SESSION"), DefaultStreamsPerSession)
+	c.StreamsPerAddress = parseCount(&errs, "STREAMS_PER_ADDRESS", getenv("STREAMS_PER_ADDRESS"), DefaultStreamsPerAddress)
+	c.StreamsMax = parseCount(&errs, "STREAMS_MAX", getenv("STREAMS_MAX"), 0)
+	c.TrustedProxies, c.ClientIPHeader = parseProxies(&errs, getenv("TRUSTED_PROXIES"), getenv("CLIENT_IP_HEADER"))
 	c.PublicURL = parseURL(&errs, "PUBLIC_URL", or(getenv("PUBLIC_URL"), fmt.Sprintf("http://localhost:%d", port)))
 	c.TwitchAPIURL = parseURL(&errs, "TWITCH_API_URL", or(getenv("TWITCH_API_URL"), DefaultTwitchAPIURL))
 	c.TwitchAuthURL = parseURL(&errs, "TWITCH_AUTH_URL", or(getenv("TWITCH_AUTH_URL"), DefaultTwitchAuthURL))
@@ -217,6 +244,44 @@ func parseCount(errs *[]error, name, raw string, def int) int {
 		return def
 	}
 	return n
+}
+
+// parseProxies reads TRUSTED_PROXIES (IPs and CIDRs, comma-separated) and CLIENT_IP_HEADER. A
+// client address header is only believed from a trusted proxy: anyone else could forge it.
+func parseProxies(errs *[]error, rawProxies, header string) ([]string, string) {
+	var proxies []string
+	for _, p := range strings.Split(rawProxies, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				*errs = append(*errs, fmt.Errorf("TRUSTED_PROXIES must be IP addresses or CIDR ranges separated by commas, got %q", p))
+				continue
+			}
+		}
+		proxies = append(proxies, p)
+	}
+	header = strings.TrimSpace(header)
+	switch {
+	case header != "" && len(proxies) == 0:
+		*errs = append(*errs, errors.New("CLIENT_IP_HEADER needs TRUSTED_PROXIES: the header is only believed from a trusted proxy"))
+	case header != "" && !validHeaderName(header):
+		*errs = append(*errs, fmt.Errorf("CLIENT_IP_HEADER must be an HTTP header name such as X-Forwarded-For or Fly-Client-IP, got %q", header))
+	case header == "" && len(proxies) > 0:
+		header = DefaultClientIPHeader
+	}
+	return proxies, header
+}
+
+func validHeaderName(s string) bool {
+	for _, r := range s {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func or(v, def string) string {

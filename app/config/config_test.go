@@ -72,6 +72,12 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{with("TOKEN_KEY", "c2hvcnQ="), "TOKEN_KEY"},
 		{with("METRICS_TOKEN", "short"), "METRICS_TOKEN"},
 		{with("METRICS_TOKEN", "a token with spaces in it"), "METRICS_TOKEN"},
+		{with("STREAMS_PER_SESSION", "0"), "STREAMS_PER_SESSION"},
+		{with("STREAMS_PER_ADDRESS", "many"), "STREAMS_PER_ADDRESS"},
+		{with("STREAMS_MAX", "-5"), "STREAMS_MAX"},
+		{with("TRUSTED_PROXIES", "10.0.0.0/8,proxy.example.com"), "TRUSTED_PROXIES"},
+		{with("TRUSTED_PROXIES", "10.0.0.0/33"), "TRUSTED_PROXIES"},
+		{with("CLIENT_IP_HEADER", "Fly-Client-IP"), "CLIENT_IP_HEADER"},
 	}
 	for _, tc := range cases {
 		_, err := config.Load(env(tc.env))
@@ -108,5 +114,47 @@ func TestPusherURL(t *testing.T) {
 	c, err := config.Load(env(map[string]string{"DATA_DIR": t.TempDir(), "PUSHER_URL": good}))
 	if err != nil || c.PusherURL != good {
 		t.Fatalf("PUSHER_URL=%s: %q, %v", good, c.PusherURL, err)
+	}
+}
+
+func TestStreamLimits(t *testing.T) {
+	c, err := config.Load(env(map[string]string{"DATA_DIR": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StreamsPerSession != 20 || c.StreamsPerAddress != 100 || c.StreamsMax != 0 {
+		t.Fatalf("defaults: per session %d, per address %d, max %d; want 20, 100 and 0 (derived at start-up)",
+			c.StreamsPerSession, c.StreamsPerAddress, c.StreamsMax)
+	}
+	if len(c.TrustedProxies) != 0 || c.ClientIPHeader != "" {
+		t.Fatalf("proxies by default: %v %q, want none: the peer is the client", c.TrustedProxies, c.ClientIPHeader)
+	}
+	c, err = config.Load(env(map[string]string{"DATA_DIR": t.TempDir(), "STREAMS_PER_SESSION": "3",
+		"STREAMS_PER_ADDRESS": "7", "STREAMS_MAX": "5000", "TRUSTED_PROXIES": " 10.0.0.0/8, 127.0.0.1,fdaa::/16 "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StreamsPerSession != 3 || c.StreamsPerAddress != 7 || c.StreamsMax != 5000 {
+		t.Fatalf("set: per session %d, per address %d, max %d", c.StreamsPerSession, c.StreamsPerAddress, c.StreamsMax)
+	}
+	if strings.Join(c.TrustedProxies, " ") != "10.0.0.0/8 127.0.0.1 fdaa::/16" || c.ClientIPHeader != "X-Forwarded-For" {
+		t.Fatalf("proxies: %v %q, want the three and X-Forwarded-For", c.TrustedProxies, c.ClientIPHeader)
+	}
+	c, err = config.Load(env(map[string]string{"DATA_DIR": t.TempDir(), "TRUSTED_PROXIES": "172.16.0.0/12", "CLIENT_IP_HEADER": "Fly-Client-IP"}))
+	if err != nil || c.ClientIPHeader != "Fly-Client-IP" {
+		t.Fatalf("CLIENT_IP_HEADER: %q, %v", c.ClientIPHeader, err)
+	}
+}
+
+func TestDefaultStreamsMax(t *testing.T) {
+	for _, tc := range []struct {
+		nofile uint64
+		want   int
+	}{
+		{1024, 691}, {65536, 58752}, {1048576, 943488}, {256, 1}, {0, 1}, {^uint64(0), 1 << 20},
+	} {
+		if got := config.DefaultStreamsMax(tc.nofile); got != tc.want {
+			t.Errorf("DefaultStreamsMax(%d) = %d, want %d", tc.nofile, got, tc.want)
+		}
 	}
 }

@@ -39,6 +39,9 @@ type Store struct {
 	accountLocks chan struct{} // PostgreSQL: one slot per account lock held (WithAccountLock)
 }
 
+// sqliteConns bounds SQLite's connection pool.
+const sqliteConns = 8
+
 // Open connects to PostgreSQL when databaseURL is a postgres:// URL, and otherwise opens (creating
 // it if needed) the SQLite file events.db in dataDir. It does not migrate; call Migrate.
 func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
@@ -57,6 +60,11 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 		}
+		// SQLite writes one at a time, and a read needs no more than a few connections: a bounded
+		// pool keeps a connect storm from opening a file handle (and a page cache) per request;
+		// the rest wait their turn in database/sql.
+		sqldb.SetMaxOpenConns(sqliteConns)
+		sqldb.SetMaxIdleConns(sqliteConns)
 		s = &Store{db: bun.NewDB(sqldb, sqlitedialect.New()), dialect: SQLite}
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
 		sqldb, err := sql.Open("pgx", databaseURL)
@@ -87,6 +95,9 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Stats are the connection pool's statistics.
+func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
 
 // Close releases the connections.
 func (s *Store) Close() error { return s.db.Close() }

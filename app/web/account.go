@@ -132,6 +132,7 @@ func (s *Server) dashboardDeleteAccount(c *gin.Context) error {
 	if err != nil {
 		return unavailable("Your account could not be deleted: the database is not answering. Nothing was removed.", err)
 	}
+	s.forgetSession(ctx, b, "")
 	s.clearCookie(c, sessionCookie)
 	c.Redirect(http.StatusSeeOther, "/")
 	return nil

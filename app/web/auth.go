@@ -26,9 +26,7 @@ func (s *Server) demoSignIn(c *gin.Context) error {
 	if !s.cfg.Demo() {
 		return notFoundErr("The demo is off: this app signs in with Twitch.")
 	}
-	if sess := sessionOf(c); sess != nil {
-		_ = s.store.DeleteSession(c.Request.Context(), tokenHash(c.GetString(ctxSessionToken)))
-	}
+	s.replaceSession(c)
 	if err := s.startSession(c, s.cfg.DemoBroadcasterID, demoLogin, demoDisplayName); err != nil {
 		return unavailable("Could not sign you in: the database is not answering.", err)
 	}
@@ -39,12 +37,21 @@ func (s *Server) demoSignIn(c *gin.Context) error {
 
 // logout ends the session everywhere at once: the server-side record is deleted.
 func (s *Server) logout(c *gin.Context) error {
-	if sessionOf(c) != nil {
-		if err := s.store.DeleteSession(c.Request.Context(), tokenHash(c.GetString(ctxSessionToken))); err != nil {
+	if sess := sessionOf(c); sess != nil {
+		if err := s.store.DeleteSession(c.Request.Context(), sess.TokenHash); err != nil {
 			return unavailable("Could not sign you out: the database is not answering.", err)
 		}
+		s.forgetSession(c.Request.Context(), sess.BroadcasterID, sess.TokenHash)
 	}
 	s.clearCookie(c, sessionCookie)
 	c.Redirect(http.StatusSeeOther, "/")
 	return nil
+}
+
+// replaceSession deletes the session a new sign-in replaces (never reusing a token from before).
+func (s *Server) replaceSession(c *gin.Context) {
+	if sess := sessionOf(c); sess != nil {
+		_ = s.store.DeleteSession(c.Request.Context(), sess.TokenHash)
+		s.forgetSession(c.Request.Context(), sess.BroadcasterID, sess.TokenHash)
+	}
 }

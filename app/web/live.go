@@ -41,6 +41,8 @@ func (s *Server) onSignal(sig doorbell.Signal) {
 	switch sig.Kind {
 	case doorbell.Events:
 		s.hub.Ring(sig.BroadcasterID, sig.NewestID)
+	case doorbell.SessionEnded:
+		s.sessionEnded(sig)
 	case doorbell.Resync:
 		s.hub.Resync()
 		s.hub.Each(func(k hub.Sink) { k.Signal(sig) })
@@ -73,6 +75,7 @@ func (s *Server) keepAlive() {
 				}
 			})
 			s.hub.Sweep()
+			s.sessions.sweep()
 		}
 	}
 }

@@ -130,9 +130,7 @@ func (s *Server) twitchCallback(c *gin.Context) error {
 		// Shown on the dashboard's status panel with a way to fix it; the sign-in stands.
 		s.log.Warn("account setup incomplete", "broadcaster_id", a.BroadcasterID, "err", err)
 	}
-	if sess := sessionOf(c); sess != nil {
-		_ = s.store.DeleteSession(c.Request.Context(), tokenHash(c.GetString(ctxSessionToken)))
-	}
+	s.replaceSession(c)
 	if err := s.startSession(c, a.BroadcasterID, a.Login, a.DisplayName); err != nil {
 		return unavailable("Could not sign you in: the database is not answering.", err)
 	}

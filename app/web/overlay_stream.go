@@ -11,6 +11,7 @@ import (
 
 	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/store"
 )
 
@@ -19,40 +20,25 @@ import (
 // (the page's last shown alert, kept across OBS reloads); a first connect starts from now.
 // Alerts older than the max age are skipped, so an outage does not dump a backlog on stream.
 func (s *Server) overlayStream(c *gin.Context) error {
-	ov, err := s.overlayOf(c)
-	if err != nil {
+	slot := s.admitStream(c, "overlay:"+tokenHash(c.Param("token")),
+		"too many open live streams for this overlay URL (%d); remove duplicate browser sources")
+	if slot == nil {
+		return nil
+	}
+	defer slot.release()
+	ctx := c.Request.Context()
+	connected, ok := s.admission.connecting(ctx)
+	if !ok {
+		s.streamBusy(c)
+		return nil
+	}
+	o, err := s.overlayConnect(c)
+	connected()
+	if o == nil {
 		return err
 	}
-	b := ov.BroadcasterID
-	ctx := c.Request.Context()
-	// Join before reading the database: the cursor drops what both deliver.
-	sink := newOverlaySink(ov.TokenHash)
-	m, _, _, _, err := s.hub.Join(ctx, b, sink, -1)
-	if err != nil {
-		return unavailable("The live stream is not available right now.", err)
-	}
-	defer m.Leave()
-	after, replay, err := s.overlayStart(c, b)
-	if err != nil {
-		return unavailable("The database is not answering.", err)
-	}
-	settings, err := s.store.AlertSettings(ctx, b)
-	if err != nil {
-		return unavailable("The database is not answering.", err)
-	}
-
-	w := startSSE(c)
-	// The start as an id, so that the browser's reconnect resumes here even before any alert.
-	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
-
-	a := &alerter{w: w, cursor: after, maxAge: s.cfg.OverlayMaxAge, now: s.now, flood: s.flood, safeMode: ov.SafeMode, settings: settings}
-	if replay {
-		if err := a.catchUp(c, s.store, b); err != nil {
-			s.log.Error("overlay catch-up", "broadcaster_id", b, "err", err)
-			return nil // the browser reconnects and tries again
-		}
-	}
-	w.Flush()
+	defer o.m.Leave()
+	ov, sink, a, w := o.ov, o.sink, o.a, c.Writer
 
 	beat := time.NewTicker(s.heartbeat)
 	defer beat.Stop()
@@ -80,6 +66,62 @@ func (s *Server) overlayStream(c *gin.Context) error {
 		}
 		w.Flush()
 	}
+}
+
+// overlayConn is an overlay stream that has joined the hub and sent its start.
+type overlayConn struct {
+	ov   *store.Overlay
+	sink *overlaySink
+	m    *hub.Member
+	a    *alerter
+}
+
+// overlayConnect starts an overlay's stream: the ready frame, then what it missed. Nil without
+// error: the catch-up failed after the stream started, and the browser reconnects.
+func (s *Server) overlayConnect(c *gin.Context) (*overlayConn, error) {
+	ov, err := s.overlayOf(c)
+	if err != nil {
+		return nil, err
+	}
+	b := ov.BroadcasterID
+	// Join before reading the database: the cursor drops what both deliver.
+	sink := newOverlaySink(ov.TokenHash)
+	m, _, _, _, err := s.hub.Join(c.Request.Context(), b, sink, -1)
+	if err != nil {
+		return nil, unavailable("The live stream is not available right now.", err)
+	}
+	a, err := s.overlayStartStream(c, ov)
+	if a == nil {
+		m.Leave()
+		return nil, err
+	}
+	return &overlayConn{ov: ov, sink: sink, m: m, a: a}, nil
+}
+
+// overlayStartStream sends the start of the stream and the alerts missed.
+func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*alerter, error) {
+	b := ov.BroadcasterID
+	after, replay, err := s.overlayStart(c, b)
+	if err != nil {
+		return nil, unavailable("The database is not answering.", err)
+	}
+	settings, err := s.store.AlertSettings(c.Request.Context(), b)
+	if err != nil {
+		return nil, unavailable("The database is not answering.", err)
+	}
+	w := startSSE(c)
+	// The start as an id, so that the browser's reconnect resumes here even before any alert.
+	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
+
+	a := &alerter{w: w, cursor: after, maxAge: s.cfg.OverlayMaxAge, now: s.now, flood: s.flood, safeMode: ov.SafeMode, settings: settings}
+	if replay {
+		if err := a.catchUp(c, s.store, b); err != nil {
+			s.log.Error("overlay catch-up", "broadcaster_id", b, "err", err)
+			return nil, nil // the browser reconnects and tries again
+		}
+	}
+	w.Flush()
+	return a, nil
 }
 
 // overlayItem applies one event or signal to an overlay stream; false ends the stream.

@@ -56,6 +56,8 @@ type Server struct {
 	heartbeat time.Duration
 	now       func() time.Time
 	flood     floodRule
+	admission *admission
+	sessions  *sessionCache
 	router    *gin.Engine
 
 	closing   chan struct{} // closed by Close: open SSE streams end
@@ -70,7 +72,8 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, store: o.Store, hub: o.Hub, bell: o.Bell, presence: o.Presence, ingest: o.Ingest, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
-		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, closing: make(chan struct{}),
+		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, admission: newAdmission(o.Config), sessions: newSessionCache(),
+		closing: make(chan struct{}),
 	}
 	if o.Config.FloodFollows > 0 {
 		s.flood.Threshold = o.Config.FloodFollows
@@ -99,6 +102,14 @@ func New(o Options) (*Server, error) {
 	go s.keepAlive()
 	s.router = gin.New()
 	s.router.ContextWithFallback = true // c.Done/c.Value follow the request's context
+	// c.ClientIP() is the peer's address, or what a trusted proxy says in its header: stream
+	// caps count by it, so a header from anyone else must not be believed.
+	if err := s.router.SetTrustedProxies(o.Config.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("web: TRUSTED_PROXIES: %w", err)
+	}
+	if o.Config.ClientIPHeader != "" {
+		s.router.RemoteIPHeaders = []string{o.Config.ClientIPHeader}
+	}
 	s.routes()
 	return s, nil
 }

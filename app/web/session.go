@@ -57,7 +57,7 @@ func (s *Server) loadSession(c *gin.Context) {
 		c.Next()
 		return
 	}
-	sess, err := s.store.SessionByTokenHash(c.Request.Context(), tokenHash(token), s.now())
+	sess, err := s.sessionByTokenHash(c.Request.Context(), tokenHash(token))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.clearCookie(c, sessionCookie)

@@ -39,14 +39,24 @@ func (b *browser) stream(lastEventID string) *stream {
 // streamAt opens a stream at path (the dashboard stream with a query).
 func (b *browser) streamAt(path, lastEventID string) *stream {
 	b.t.Helper()
+	var headers []string
+	if lastEventID != "" {
+		headers = []string{"Last-Event-ID", lastEventID}
+	}
+	return b.streamWith(b.e.url+path, headers...)
+}
+
+// streamWith opens a stream at the absolute URL u; headers are name, value pairs.
+func (b *browser) streamWith(u string, headers ...string) *stream {
+	b.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.e.url+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
 	req.Header.Set("Accept", "text/event-stream")
-	if lastEventID != "" {
-		req.Header.Set("Last-Event-ID", lastEventID)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {

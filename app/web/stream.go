@@ -39,26 +39,24 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 		return err
 	}
 	sess := sessionOf(c)
-	l := newLiveStream(s, sess.BroadcasterID, sess.TokenHash, filter)
-	// Join before reading the database: an event stored in between is then both in the catch-up
-	// and delivered live, and the stream's cursor drops the second copy.
-	after := lastEventID(c)
+	slot := s.admitStream(c, "session:"+sess.TokenHash, "too many open live streams for this session (%d); close some tabs")
+	if slot == nil {
+		return nil
+	}
+	// From here the stream owns the slot: it is released when the stream ends, however it ends.
+	l := newLiveStream(s, sess.BroadcasterID, sess.TokenHash, filter, slot)
 	ctx := c.Request.Context()
-	m, missed, cursor, inWindow, err := s.hub.Join(ctx, sess.BroadcasterID, l, after)
-	if err != nil {
-		return unavailable("The live stream is not available right now.", err)
+	connected, ok := s.admission.connecting(ctx)
+	if !ok {
+		l.end(nil)
+		s.streamBusy(c)
+		return nil
 	}
-	l.mu.Lock()
-	l.member = m
-	closed := l.closed
-	l.mu.Unlock()
-	if closed {
-		m.Leave()
-	}
-	frames, cursor, err := s.catchUp(ctx, m, sess.BroadcasterID, filter, after, missed, cursor, inWindow)
+	frames, cursor, err := s.joinDashboard(ctx, l, filter, lastEventID(c))
+	connected()
 	if err != nil {
 		l.end(nil)
-		return unavailable("The database is not answering.", err)
+		return err
 	}
 	l.start(frames, cursor)
 	if err := l.takeOver(c, retryFrame); err == errNoTakeOver {
@@ -67,6 +65,28 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 		l.end(nil) // the viewer left before the head was written
 	}
 	return nil
+}
+
+// joinDashboard adds l to the hub and returns the frames that bring its viewer up to date.
+func (s *Server) joinDashboard(ctx context.Context, l *liveStream, filter string, after int64) ([][]byte, int64, error) {
+	// Join before reading the database: an event stored in between is then both in the catch-up
+	// and delivered live, and the stream's cursor drops the second copy.
+	m, missed, cursor, inWindow, err := s.hub.Join(ctx, l.broadcaster, l, after)
+	if err != nil {
+		return nil, 0, unavailable("The live stream is not available right now.", err)
+	}
+	l.mu.Lock()
+	l.member = m
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		m.Leave()
+	}
+	frames, cursor, err := s.catchUp(ctx, m, l.broadcaster, filter, after, missed, cursor, inWindow)
+	if err != nil {
+		return nil, 0, unavailable("The database is not answering.", err)
+	}
+	return frames, cursor, nil
 }
 
 // lastEventID is the browser's Last-Event-ID, or -1 without one.

@@ -40,6 +40,7 @@ type liveStream struct {
 	broadcaster string
 	session     string // the session's token hash: signing out ends the stream
 	filter      string // one event type, or all
+	slot        *streamSlot
 
 	mu      sync.Mutex
 	member  *hub.Member
@@ -56,8 +57,8 @@ type liveStream struct {
 	done    chan struct{} // closed when the stream ends
 }
 
-func newLiveStream(s *Server, broadcaster, session, filter string) *liveStream {
-	return &liveStream{s: s, broadcaster: broadcaster, session: session, filter: filter,
+func newLiveStream(s *Server, broadcaster, session, filter string, slot *streamSlot) *liveStream {
+	return &liveStream{s: s, broadcaster: broadcaster, session: session, filter: filter, slot: slot,
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 }
 
@@ -165,6 +166,7 @@ func (l *liveStream) closeLocked(final [][]byte) {
 	l.closed = true
 	l.queue, l.early, l.final = nil, nil, final
 	close(l.done)
+	l.slot.release() // the connection closes right after the final frames
 	if l.member != nil {
 		go l.member.Leave()
 	}

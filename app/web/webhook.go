@@ -119,6 +119,7 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message, arrival *ingest
 		if err := s.accounts.Revoked(c.Request.Context(), ev.BroadcasterID); err != nil {
 			return unavailable("account clean-up failed; retry later", err)
 		}
+		s.forgetSession(c.Request.Context(), ev.BroadcasterID, "")
 	}
 	c.Status(http.StatusNoContent)
 	return nil
