@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -177,6 +178,29 @@ func (s *Store) EventByMessageID(ctx context.Context, messageID string) (*Event,
 		return nil, notFound(err, "store: event %s", messageID)
 	}
 	return ev, nil
+}
+
+// MessageCounts counts the stored events of each Twitch message id in ids; an id with none is
+// absent from the map. It checks from outside the write path that what was acknowledged is stored
+// exactly once (the crash test, the load tools).
+func (s *Store) MessageCounts(ctx context.Context, ids []string) (map[string]int, error) {
+	counts := make(map[string]int)
+	// In chunks: both databases cap the parameters of one statement.
+	for chunk := range slices.Chunk(ids, 500) {
+		var rows []struct {
+			MessageID string `bun:"message_id"`
+			N         int    `bun:"n"`
+		}
+		err := s.db.NewSelect().Model((*Event)(nil)).Column("message_id").ColumnExpr("count(*) AS n").
+			Where("message_id IN (?)", bun.In(chunk)).Group("message_id").Scan(ctx, &rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: count events of %d message ids: %w", len(ids), err)
+		}
+		for _, r := range rows {
+			counts[r.MessageID] = r.N
+		}
+	}
+	return counts, nil
 }
 
 // CountEvents counts a broadcaster's stored events.
