@@ -44,9 +44,6 @@ var crashBroadcasters = []string{"1337", "1338", "1339", "1340", "1341", "1342",
 // viewer that read the log during the load must not have been passed by an event that became
 // visible later with a smaller id.
 func TestKillLosesNoAcknowledgedEvent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the binary; skipped with -short")
-	}
 	bin := buildApp(t)
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		ctx := context.Background()
@@ -85,8 +82,8 @@ func TestKillLosesNoAcknowledgedEvent(t *testing.T) {
 			}
 		}
 		if len(lost) > 0 || len(doubled) > 0 {
-			t.Fatalf("of %d acknowledged messages, %d are lost (%.5q...) and %d stored more than once (%.5q...)",
-				len(acked), len(lost), lost, len(doubled), doubled)
+			t.Fatalf("of %d acknowledged messages, %d are lost (%q) and %d stored more than once (%q)",
+				len(acked), len(lost), lost[:min(len(lost), 5)], len(doubled), doubled[:min(len(doubled), 5)])
 		}
 
 		logs := make(map[string][]store.Event, len(crashBroadcasters))
@@ -222,7 +219,7 @@ func startProcess(t *testing.T, bin string, db storetest.DB) *appProcess {
 			<-p.exited
 		}
 		if t.Failed() {
-			t.Logf("log of %s on %s:\n%s", bin, db.Name, p.log.String())
+			t.Logf("log of the app at %s on %s:\n%s", p.URL, db.Name, p.log.String())
 		}
 	})
 	client := &http.Client{Timeout: 2 * time.Second}
