@@ -46,7 +46,6 @@ var crashBroadcasters = []string{"1337", "1338", "1339", "1340", "1341", "1342",
 func TestKillLosesNoAcknowledgedEvent(t *testing.T) {
 	bin := buildApp(t)
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
-		ctx := context.Background()
 		first := startProcess(t, bin, db)
 		st := storetest.Open(t, db) // the test's own connection to the app's database
 		viewer := watchLog(st, crashBroadcasters)
@@ -58,7 +57,7 @@ func TestKillLosesNoAcknowledgedEvent(t *testing.T) {
 		first.kill(t, load)
 		load.wait()
 		t.Logf("%s: killed after %d acknowledgements with %d requests in flight; statuses %v",
-			db.Name, len(load.acked), inFlight, load.statuses)
+			db.Name, load.ackCount(), inFlight, load.statuses)
 		if n := load.errorsBeforeKill.Load(); n > 0 {
 			t.Errorf("%d requests failed before the kill: %v", n, load.firstError)
 		}
@@ -66,59 +65,29 @@ func TestKillLosesNoAcknowledgedEvent(t *testing.T) {
 		second := startProcess(t, bin, db)
 		seen := viewer.stop(t)
 
-		acked := load.ackedIDs()
-		counts, err := st.MessageCounts(ctx, acked)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var lost, doubled []string
-		for _, id := range acked {
-			switch counts[id] {
-			case 1:
-			case 0:
-				lost = append(lost, id)
-			default:
-				doubled = append(doubled, id)
-			}
-		}
-		if len(lost) > 0 || len(doubled) > 0 {
-			t.Fatalf("of %d acknowledged messages, %d are lost (%q) and %d stored more than once (%q)",
-				len(acked), len(lost), lost[:min(len(lost), 5)], len(doubled), doubled[:min(len(doubled), 5)])
-		}
-
-		logs := make(map[string][]store.Event, len(crashBroadcasters))
+		expectStoredOnce(t, st, load.ackedIDs())
 		total := 0
 		for _, b := range crashBroadcasters {
-			logs[b] = readLog(t, st, b)
-			total += len(logs[b])
-			checkInOrder(t, b, logs[b], seen[b])
+			events := readLog(t, st, b)
+			checkInOrder(t, b, events, seen[b])
+			total += len(events)
 		}
-		t.Logf("%s: %d events stored, %d acknowledged", db.Name, total, len(acked))
+		t.Logf("%s: %d events stored, %d acknowledged", db.Name, total, load.ackCount())
 
 		// Twitch re-sends what it thinks failed; here, messages the killed instance did
 		// acknowledge (the newest ones, most likely from the last batches before the kill).
 		resent := load.lastAcked(5)
-		for _, msg := range resent {
-			if code := deliver(t, second.URL, msg); code != http.StatusNoContent {
-				t.Errorf("re-send of acknowledged message %s answered %d, want 204", messageID(msg), code)
-			}
-		}
 		ids := make([]string, len(resent))
 		for i, msg := range resent {
 			ids[i] = messageID(msg)
-		}
-		counts, err = st.MessageCounts(ctx, ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, id := range ids {
-			if counts[id] != 1 {
-				t.Errorf("after its re-send, message %s is stored %d times, want once", id, counts[id])
+			if code := deliver(t, second.URL, msg); code != http.StatusNoContent {
+				t.Errorf("re-send of acknowledged message %s answered %d, want 204", ids[i], code)
 			}
 		}
+		expectStoredOnce(t, st, ids)
 		after := 0
 		for _, b := range crashBroadcasters {
-			n, err := st.CountEvents(ctx, b)
+			n, err := st.CountEvents(context.Background(), b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,6 +97,29 @@ func TestKillLosesNoAcknowledgedEvent(t *testing.T) {
 			t.Errorf("re-sends changed the number of stored events from %d to %d", total, after)
 		}
 	})
+}
+
+// expectStoredOnce fails the test unless every message id is stored exactly once.
+func expectStoredOnce(t *testing.T, st *store.Store, ids []string) {
+	t.Helper()
+	counts, err := st.MessageCounts(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost, doubled []string
+	for _, id := range ids {
+		switch counts[id] {
+		case 1:
+		case 0:
+			lost = append(lost, id)
+		default:
+			doubled = append(doubled, id)
+		}
+	}
+	if len(lost) > 0 || len(doubled) > 0 {
+		t.Fatalf("of %d acknowledged messages, %d are lost (%q) and %d stored more than once (%q)",
+			len(ids), len(lost), lost[:min(len(lost), 5)], len(doubled), doubled[:min(len(doubled), 5)])
+	}
 }
 
 // checkInOrder: the log of a channel is in strictly increasing ids, and the viewer, which read
@@ -230,10 +222,13 @@ func startProcess(t *testing.T, bin string, db storetest.DB) *appProcess {
 			t.Fatalf("the app exited before it was healthy (%v)\nlog:\n%s", p.cmd.ProcessState, p.log.String())
 		default:
 		}
-		if resp, err := client.Get(p.URL + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
+		// Only once this process listens: until then another program may hold the port.
+		if strings.Contains(p.log.String(), "msg=listening") {
+			if resp, err := client.Get(p.URL + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return p
+				}
 			}
 		}
 		if time.Now().After(deadline) {
