@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -206,6 +207,29 @@ func (s *Store) EventByMessageID(ctx context.Context, messageID string) (*Event,
 	return ev, nil
 }
 
+// MessageCounts counts the stored events of each Twitch message id in ids; an id with none is
+// absent from the map. It checks from outside the write path that what was acknowledged is stored
+// exactly once (the crash test, the load tools).
+func (s *Store) MessageCounts(ctx context.Context, ids []string) (map[string]int, error) {
+	counts := make(map[string]int)
+	// In chunks: both databases cap the parameters of one statement.
+	for chunk := range slices.Chunk(ids, 500) {
+		var rows []struct {
+			MessageID string `bun:"message_id"`
+			N         int    `bun:"n"`
+		}
+		err := s.db.NewSelect().Model((*Event)(nil)).Column("message_id").ColumnExpr("count(*) AS n").
+			Where("message_id IN (?)", bun.In(chunk)).Group("message_id").Scan(ctx, &rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: count events of %d message ids: %w", len(ids), err)
+		}
+		for _, r := range rows {
+			counts[r.MessageID] = r.N
+		}
+	}
+	return counts, nil
+}
+
 // CountEvents counts a broadcaster's stored events.
 func (s *Store) CountEvents(ctx context.Context, broadcasterID string) (int, error) {
 	n, err := s.db.NewSelect().Model((*Event)(nil)).Where("broadcaster_id = ?", broadcasterID).Count(ctx)
@@ -228,30 +252,4 @@ func (s *Store) LastEventAt(ctx context.Context, broadcasterID, eventType string
 		return nil, nil
 	}
 	return &evs[0].ReceivedAt, nil
-}
-
-// messageCountChunk bounds the ids of one query (SQLite allows 32766 parameters).
-const messageCountChunk = 1000
-
-// MessageCounts tells, for each Twitch message id, how many stored events carry it: the load
-// tool's check that every acknowledged message was stored exactly once. Ids not stored are
-// absent from the map.
-func (s *Store) MessageCounts(ctx context.Context, ids []string) (map[string]int, error) {
-	counts := make(map[string]int, len(ids))
-	for start := 0; start < len(ids); start += messageCountChunk {
-		chunk := ids[start:min(len(ids), start+messageCountChunk)]
-		var rows []struct {
-			MessageID string `bun:"message_id"`
-			N         int    `bun:"n"`
-		}
-		err := s.db.NewSelect().Model((*Event)(nil)).ColumnExpr("message_id, count(*) AS n").
-			Where("message_id IN (?)", bun.In(chunk)).Group("message_id").Scan(ctx, &rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: count %d message ids: %w", len(chunk), err)
-		}
-		for _, r := range rows {
-			counts[r.MessageID] = r.N
-		}
-	}
-	return counts, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -200,6 +201,49 @@ func TestMigrateConcurrentlyAndTwice(t *testing.T) {
 		s := storetest.Open(t, db)
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// MessageCounts counts per message id, leaves out ids never stored, and takes more ids than one
+// statement's parameters allow.
+func TestMessageCounts(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var ids []string
+		var stored []*store.Event
+		for i := range 1200 {
+			id := fmt.Sprintf("mc-%d", i)
+			ids = append(ids, id)
+			if i%3 == 0 {
+				stored = append(stored, event(id, strconv.Itoa(1337+i%4)))
+			}
+		}
+		if _, err := s.InsertEvents(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+		// A re-sent message is stored once: counted once.
+		if _, err := s.InsertEvent(ctx, event("mc-0", "1337")); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.MessageCounts(ctx, append(ids, "mc-0", "never-sent"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 400 {
+			t.Errorf("MessageCounts has %d ids, want the 400 stored", len(got))
+		}
+		for i, id := range ids {
+			want := 0
+			if i%3 == 0 {
+				want = 1
+			}
+			if n, ok := got[id]; n != want || ok != (want == 1) {
+				t.Fatalf("MessageCounts[%s] = %d, %v; want %d", id, n, ok, want)
+			}
+		}
+		if empty, err := s.MessageCounts(ctx, nil); err != nil || len(empty) != 0 {
+			t.Errorf("MessageCounts(nil) = %v, %v; want an empty map", empty, err)
 		}
 	})
 }
