@@ -38,7 +38,7 @@ var crashBroadcasters = []string{"1337", "1338", "1339", "1340", "1341", "1342",
 
 // TestKillLosesNoAcknowledgedEvent is the README's promise that nothing acknowledged is ever lost,
 // tested the hard way: the real binary, under load from 32 senders so that the ingest batcher
-// groups webhooks into shared commits (on PostgreSQL over its four writers), is killed with
+// groups webhooks into shared commits (on PostgreSQL over its writers), is killed with
 // SIGKILL while requests are in flight. Restarted on the same database, it must hold every
 // message it answered 204 exactly once, answer Twitch's re-sends of them as duplicates, and a
 // viewer that read the log during the load must not have been passed by an event that became

@@ -196,12 +196,13 @@ func cleanSessions(ctx context.Context, st *store.Store, log *slog.Logger) {
 }
 
 // newIngest starts the batcher that stores events and publishes the new ones to the hub. SQLite
-// has a single writer; on PostgreSQL a few transactions in flight keep the disk busy while the
-// next batches gather.
+// has a single writer. On PostgreSQL a second transaction in flight keeps the disk busy while the
+// next batch gathers; more writers make smaller batches and cost the database more per event
+// (measured with `load` at 64 connections: 1 writer 8.0k/s, 2 writers 8.9k/s, 3 7.2k/s, 8 5.1k/s).
 func newIngest(st *store.Store, bell *doorbell.Bell, met *metrics.Metrics, log *slog.Logger) *ingest.Batcher {
 	writers := 1
 	if st.Dialect() == store.Postgres {
-		writers = 4
+		writers = 2
 	}
 	return ingest.New(ingest.Options{Store: st, Writers: writers, Committed: bell.Committed, Metrics: met, Logger: log})
 }
