@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -86,11 +87,18 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-// Events written concurrently and rung in any order reach every viewer once, in id order.
+// Events written concurrently and rung in any order reach every viewer once, in id order: for a
+// small audience and for one large enough to be delivered on every processor at once.
 func TestFanOutInOrderOnce(t *testing.T) {
+	for _, viewers := range []int{5, 600} {
+		t.Run(fmt.Sprint(viewers), func(t *testing.T) { fanOutInOrderOnce(t, viewers) })
+	}
+}
+
+func fanOutInOrderOnce(t *testing.T, viewers int) {
 	l := &memLog{}
 	h := newHub(t, l, nil)
-	sinks := make([]*sink, 5)
+	sinks := make([]*sink, viewers)
 	for i := range sinks {
 		sinks[i] = &sink{}
 		if _, _, _, _, err := h.Join(context.Background(), "b", sinks[i], -1); err != nil {

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -212,7 +214,30 @@ func (t *topic) fanOut(evs []store.Event) {
 	if len(ds) == 0 {
 		return
 	}
-	for _, m := range members {
-		m.sink.Deliver(ds)
+	deliver(members, ds)
+}
+
+// parallelFrom is the audience from which a fan-out is spread over every processor: a sink may
+// write to its viewer's socket in Deliver, and ten thousand writes take one core ~100 ms.
+const parallelFrom = 512
+
+// deliver hands ds to every member, on GOMAXPROCS goroutines for a large audience, and returns
+// when all have it: the topic's next fan-out follows this one for every member.
+func deliver(members []*Member, ds []*Delivery) {
+	n := runtime.GOMAXPROCS(0)
+	if len(members) < parallelFrom || n < 2 {
+		for _, m := range members {
+			m.sink.Deliver(ds)
+		}
+		return
 	}
+	var wg sync.WaitGroup
+	for part := range slices.Chunk(members, (len(members)+n-1)/n) {
+		wg.Go(func() {
+			for _, m := range part {
+				m.sink.Deliver(ds)
+			}
+		})
+	}
+	wg.Wait()
 }

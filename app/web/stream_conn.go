@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -18,8 +19,9 @@ import (
 
 // A dashboard viewer costs little while idle: after the headers the connection is taken over from
 // net/http (whose per-connection buffers and goroutine are then released), frames are rendered
-// once per event and shared by every viewer, and a goroutine exists only while something is
-// being written. Where the connection cannot be taken over (HTTP/2), the handler writes instead.
+// once per event and shared by every viewer. A new row is written by the hub's fan-out itself when
+// the socket takes it at once (one system call, no goroutine); a goroutine exists only while a
+// viewer's socket is full and something waits to be written. Where the connection cannot be taken over (HTTP/2), the handler writes instead.
 
 const (
 	maxQueued    = 64               // frames a viewer may fall behind before it is dropped
@@ -52,9 +54,10 @@ type liveStream struct {
 	final   [][]byte // written just before closing
 	writing bool
 	closed  bool
-	conn    net.Conn      // taken over; nil while the handler writes
-	wake    chan struct{} // handler mode: frames are waiting
-	done    chan struct{} // closed when the stream ends
+	conn    net.Conn        // taken over; nil while the handler writes
+	raw     syscall.RawConn // conn's descriptor, for writes that must not wait (nil: none)
+	wake    chan struct{}   // handler mode: frames are waiting
+	done    chan struct{}   // closed when the stream ends
 }
 
 func newLiveStream(s *Server, broadcaster, session, filter string, slot *streamSlot) *liveStream {
@@ -152,10 +155,42 @@ func (l *liveStream) kickLocked() {
 		}
 		return
 	}
-	if !l.writing {
+	if !l.writing && !l.writeNowLocked() {
 		l.writing = true
 		go l.drain()
 	}
+}
+
+// writeNowLocked writes the queue in the caller's goroutine if the socket takes it all at once,
+// without waiting: an idle viewer's new row then costs one system call and no goroutine. Whatever
+// is left (a full socket buffer, an error) goes to drain, which waits and handles errors.
+func (l *liveStream) writeNowLocked() bool {
+	if l.raw == nil || l.closed || len(l.queue) == 0 {
+		return false
+	}
+	b := l.queue[0].b
+	if len(l.queue) > 1 {
+		b = nil
+		for _, f := range l.queue {
+			b = append(b, f.b...)
+		}
+	}
+	n, werr := 0, error(nil)
+	if err := l.raw.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // never wait here
+	}); err != nil || werr != nil || n <= 0 {
+		return false
+	}
+	if n < len(b) {
+		last := l.queue[len(l.queue)-1]
+		l.queue = []frame{{b: b[n:], read: last.read}}
+		return false
+	}
+	q := l.queue
+	l.queue, l.behind = nil, 0
+	l.delivered(q)
+	return true
 }
 
 // closeLocked marks the stream closed; the writer sends final and closes the connection.
@@ -264,6 +299,9 @@ func (l *liveStream) takeOver(c *gin.Context, first []byte) error {
 	}
 	l.mu.Lock()
 	l.conn = conn
+	if sc, ok := conn.(syscall.Conn); ok {
+		l.raw, _ = sc.SyscallConn()
+	}
 	if l.closed || len(l.queue) > 0 {
 		l.writing = true
 		go l.drain()

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,8 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 )
 
@@ -253,5 +256,77 @@ func TestStreamRowWithLineBreaks(t *testing.T) {
 			t.Fatalf("reset rows %v, want [%d]", rowIDs(reset), ev.ID)
 		}
 		check("reset", reset[0])
+	})
+}
+
+// TestSlowViewerDroppedThenCatchesUp: a viewer that stops reading fills its socket. Rows that no
+// longer fit wait in its queue (when a write takes part of a row, the rest goes first), and once
+// it is too far behind it is dropped. What it did read is whole rows, in order, none missing; and
+// reconnecting with the last id it saw brings it up to date.
+func TestSlowViewerDroppedThenCatchesUp(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		e := newEnv(t, db)
+		b := e.signedIn()
+		first := e.post(demoID)
+		s := b.stream("")
+		s.wantReset(first.ID)
+		// The test reads nothing more until the viewer is dropped: the parser stops once its
+		// channel is full, then the socket buffers fill. Big rows fill them sooner.
+		name := strings.Repeat("n", 4000)
+		var newest int64
+		for i := 0; e.hub.Viewers() > 0; i++ {
+			if i == 5000 {
+				t.Fatal("a viewer that reads nothing was never dropped")
+			}
+			evs := make([]*store.Event, 8)
+			for j := range evs {
+				now := time.Now().UTC()
+				evs[j] = &store.Event{MessageID: eventsub.NewID(), SubscriptionID: "sub-slow", Type: eventsub.ChannelFollow,
+					Version: "2", BroadcasterID: demoID, UserID: fmt.Sprint(i*8 + j), UserLogin: "slow", UserName: name,
+					OccurredAt: now, ReceivedAt: now, Payload: `{}`}
+			}
+			if _, err := e.store.InsertEvents(context.Background(), evs); err != nil {
+				t.Fatal(err)
+			}
+			newest = evs[len(evs)-1].ID
+			e.hub.Ring(demoID, newest)
+			time.Sleep(time.Millisecond) // pacing only: small deliveries, so that the socket fills first
+		}
+
+		var last int64
+		for _, ev := range s.rest() {
+			id, err := strconv.ParseInt(ev.ID, 10, 64)
+			if err != nil || ev.Type != "event" || (last != 0 && id != last+1) || (last == 0 && id != first.ID+1) {
+				t.Fatalf("after row %d got %q id %q; want the next row, whole", last, ev.Type, ev.ID)
+			}
+			if rs := rows(t, parseHTML(t, ev.Data)); len(rs) != 1 || rs[0].id != id || rs[0].user != name {
+				t.Fatalf("row %d arrived damaged: %v", id, rowIDs(rs))
+			}
+			last = id
+		}
+		if last == 0 {
+			t.Fatal("the slow viewer read no live row before it was dropped")
+		}
+
+		again := b.stream(strconv.FormatInt(last, 10))
+		ev := again.next()
+		switch ev.Type {
+		case "reset": // too much missed for rows one by one: a fresh list, up to the newest
+			if ev.ID != strconv.FormatInt(newest, 10) {
+				t.Fatalf("reset id %q, want %d", ev.ID, newest)
+			}
+		case "event":
+			for id := last + 1; ; id++ {
+				if ev.ID != strconv.FormatInt(id, 10) {
+					t.Fatalf("catch-up row %q, want %d", ev.ID, id)
+				}
+				if id == newest {
+					break
+				}
+				ev = again.next()
+			}
+		default:
+			t.Fatalf("reconnect got %q first", ev.Type)
+		}
 	})
 }
