@@ -307,7 +307,22 @@ func (l *liveStream) takeOver(c *gin.Context, first []byte) error {
 		go l.drain()
 	}
 	l.mu.Unlock()
+	go l.watchClose(conn)
 	return nil
+}
+
+// watchClose ends the stream as soon as the browser closes the connection. Without it a viewer
+// who left would be noticed only by the next write (up to a heartbeat later), and keep its
+// session's and address's stream slots meanwhile: a few quick reloads would hit the caps. A
+// browser sends nothing after its request, so anything read is discarded.
+func (l *liveStream) watchClose(conn net.Conn) {
+	var b [64]byte
+	for {
+		if _, err := conn.Read(b[:]); err != nil {
+			l.end(nil)
+			return
+		}
+	}
 }
 
 func writeHead(conn net.Conn, rw *bufio.ReadWriter, b []byte) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
+	"github.com/twitch-event-viewer/tev/app/web"
 )
 
 func TestStreamLiveThenResume(t *testing.T) {
@@ -328,5 +329,23 @@ func TestSlowViewerDroppedThenCatchesUp(t *testing.T) {
 		default:
 			t.Fatalf("reconnect got %q first", ev.Type)
 		}
+	})
+}
+
+// TestStreamLeftIsForgottenAtOnce: a browser that closes its stream gives its slot back at once,
+// not at the next heartbeat: a viewer reloading a tab again and again never reaches the cap.
+func TestStreamLeftIsForgottenAtOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		e := newEnv(t, db, withVar("STREAMS_PER_SESSION", "2"),
+			func(_ map[string]string, o *web.Options) { o.Heartbeat = time.Hour })
+		b := e.signedIn()
+		for range 6 { // three times the cap, one at a time
+			s := b.stream("")
+			s.next()
+			s.Close()
+			eventually(t, "the closed stream to leave the hub", func() bool { return e.hub.Viewers() == 0 })
+		}
+		s := b.stream("")
+		s.next()
 	})
 }
