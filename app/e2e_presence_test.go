@@ -9,6 +9,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 )
 
@@ -80,4 +81,53 @@ func overlayConnected(t *testing.T, client *http.Client, appURL string) string {
 	t.Helper()
 	doc := getDoc(t, client, appURL+"/dashboard/overlay/status")
 	return doc.Find(`[data-testid="overlay-status"]`).AttrOr("data-connected", "")
+}
+
+// TestOverlayAcrossInstances: with two instances on one PostgreSQL database, an overlay open on B
+// plays the alert of a follow that A received, and obeys the queue controls pressed on A's
+// dashboard.
+func TestOverlayAcrossInstances(t *testing.T) {
+	db := storetest.Postgres(t)
+	a := startApp(t, db)
+	b := startApp(t, db)
+	user := signIn(t, a.URL)
+	path := createOverlay(t, user, a.URL)
+	overlay := openSSE(t, &http.Client{}, b.URL+path+"/stream")
+	if m := overlay.next(t); m.Event != "ready" {
+		t.Fatalf("the overlay stream on B began with %q, want ready", m.Event)
+	}
+
+	follower := eventsub.Follower{ID: "4242", Login: "cross_instance", Name: "Cross_Instance"}
+	if code := deliver(t, a.URL, newFollow(t, a.eventsubSecret(t), a.URL, demoBroadcaster, follower)); code != http.StatusNoContent {
+		t.Fatalf("follow to A answered %d, want 204", code)
+	}
+	if m := nextOfKind(t, overlay, "alert"); !strings.Contains(m.Data, follower.Name) {
+		t.Fatalf("B's overlay alert %q does not name %s", m.Data, follower.Name)
+	}
+
+	dash := getDoc(t, user, a.URL+"/dashboard")
+	token, _ := dash.Find(`[data-testid="overlay-controls"] input[name="csrf_token"]`).First().Attr("value")
+	for _, action := range []string{"pause", "skip"} {
+		resp, err := user.PostForm(a.URL+"/dashboard/overlay/control", url.Values{"csrf_token": {token}, "action": {action}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			t.Fatalf("control %s on A: %d", action, resp.StatusCode)
+		}
+		if m := nextOfKind(t, overlay, "control"); m.Data != action {
+			t.Fatalf("B's overlay got control %q, want %q", m.Data, action)
+		}
+	}
+}
+
+// nextOfKind reads s up to its next message of event type kind.
+func nextOfKind(t *testing.T, s *sseStream, kind string) sseMessage {
+	t.Helper()
+	for {
+		if m := s.next(t); m.Event == kind {
+			return m
+		}
+	}
 }
