@@ -93,11 +93,10 @@ func (l *liveStream) queueLocked(ds []*hub.Delivery) {
 		l.queue = append(l.queue, frame{b: d.Frame(dashboardKey, l.s.liveFrame), read: d.Read})
 		l.behind++
 	}
+	l.kickLocked() // writes at once when the socket takes it: a burst is not "behind"
 	if l.behind > maxQueued {
 		l.closeLocked(nil) // too slow: the browser reconnects and catches up from its last id
-		return
 	}
-	l.kickLocked()
 }
 
 // Signal ends the stream when its session ended (signed out, account deleted).

@@ -349,3 +349,23 @@ func TestStreamLeftIsForgottenAtOnce(t *testing.T) {
 		s.next()
 	})
 }
+
+// TestStreamBurstIsNotSlowness: a burst of more rows than a viewer may fall behind, read from the
+// log in one go, reaches a viewer that keeps up, in order, without dropping it.
+func TestStreamBurstIsNotSlowness(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		e := newEnv(t, db)
+		b := e.signedIn()
+		first := e.post(demoID)
+		s := b.stream("")
+		s.wantReset(first.ID)
+		ids := e.insert(demoID, 200) // stored without a ring; one ring then reads them together
+		e.hub.Ring(demoID, ids[len(ids)-1])
+		for _, id := range ids {
+			s.wantEvent(id)
+		}
+		if n := e.hub.Viewers(); n != 1 {
+			t.Fatalf("%d viewers after the burst, want the one that kept up", n)
+		}
+	})
+}
