@@ -141,7 +141,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 // streamsMax is STREAMS_MAX when set; otherwise what the open file limit, raised to its hard
 // limit, allows. 0 (no cap) only where the limit cannot be read.
 func streamsMax(set int, log *slog.Logger) int {
-	nofile, err := raiseFileLimit()
+	nofile, err := raiseOpenFiles()
+	if err == nil && nofile == 0 {
+		err = errors.New("this system has no open file limit to read")
+	}
 	switch {
 	case set > 0:
 		if err == nil && uint64(set) > nofile {

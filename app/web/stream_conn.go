@@ -174,11 +174,8 @@ func (l *liveStream) writeNowLocked() bool {
 			b = append(b, f.b...)
 		}
 	}
-	n, werr := 0, error(nil)
-	if err := l.raw.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true // never wait here
-	}); err != nil || werr != nil || n <= 0 {
+	n, err := writeNoWait(l.raw, b)
+	if err != nil || n <= 0 {
 		return false
 	}
 	if n < len(b) {
