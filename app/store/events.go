@@ -134,12 +134,13 @@ func (s *Store) insertBatch(ctx context.Context, tx bun.Tx, evs []*Event, insert
 		rows[i] = *ev
 		rows[i].ID = 0 // drawn by the database
 	}
-	var stored []struct {
-		ID        int64  `bun:"id"`
-		MessageID string `bun:"message_id"`
-	}
+	var stored []storedID
 	// No conflict target: either unique key (message id, or broadcaster + dedupe key) skips.
-	if _, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("id, message_id").Exec(ctx, &stored); err != nil {
+	if s.dialect == Postgres {
+		if err := insertUnnest(ctx, tx, rows, &stored); err != nil {
+			return false, err
+		}
+	} else if _, err := tx.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Returning("id, message_id").Exec(ctx, &stored); err != nil {
 		return false, err
 	}
 	if len(stored) == 0 {
@@ -252,4 +253,44 @@ func (s *Store) LastEventAt(ctx context.Context, broadcasterID, eventType string
 		return nil, nil
 	}
 	return &evs[0].ReceivedAt, nil
+}
+
+// storedID is what the batch insert returns for each row it stored.
+type storedID struct {
+	ID        int64  `bun:"id"`
+	MessageID string `bun:"message_id"`
+}
+
+// insertUnnest is PostgreSQL's batch insert: one column array per bind parameter, so that the
+// server parses and plans one short statement whatever the batch size, instead of a VALUES list
+// with every value written out.
+func insertUnnest(ctx context.Context, tx bun.Tx, rows []Event, out *[]storedID) error {
+	n := len(rows)
+	msg, sub, typ, ver, bro := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	uid, ulogin, uname, payload, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	occurred, received := make([]time.Time, n), make([]time.Time, n)
+	dedupe, hidden := make([]*string, n), make([]bool, n)
+	for i, r := range rows {
+		msg[i], sub[i], typ[i], ver[i], bro[i] = r.MessageID, r.SubscriptionID, r.Type, r.Version, r.BroadcasterID
+		uid[i], ulogin[i], uname[i], payload[i], source[i] = r.UserID, r.UserLogin, r.UserName, r.Payload, r.Source
+		occurred[i], received[i], dedupe[i], hidden[i] = r.OccurredAt, r.ReceivedAt, r.DedupeKey, r.Hidden
+	}
+	res, err := tx.Tx.QueryContext(ctx, `INSERT INTO events (message_id, subscription_id, type, version,
+		broadcaster_id, user_id, user_login, user_name, occurred_at, received_at, payload, source, dedupe_key, hidden)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::boolean[])
+		ON CONFLICT DO NOTHING RETURNING id, message_id`,
+		msg, sub, typ, ver, bro, uid, ulogin, uname, occurred, received, payload, source, dedupe, hidden)
+	if err != nil {
+		return err
+	}
+	defer res.Close()
+	for res.Next() {
+		var r storedID
+		if err := res.Scan(&r.ID, &r.MessageID); err != nil {
+			return err
+		}
+		*out = append(*out, r)
+	}
+	return res.Err()
 }
