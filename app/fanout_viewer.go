@@ -152,7 +152,7 @@ func (v *viewer) stream(ctx context.Context) error {
 }
 
 func (v *viewer) dial(ctx context.Context) (net.Conn, error) {
-	d := net.Dialer{Timeout: dialTimeout}
+	d := net.Dialer{Timeout: dialTimeout, Control: reuseAddr}
 	if v.local != nil {
 		d.LocalAddr = v.local
 	}

@@ -73,7 +73,7 @@ func runLoad(ctx context.Context, spec loadSpec, url string) (*loadResult, error
 	}
 	transport := &http.Transport{
 		MaxIdleConnsPerHost: spec.concurrency, DisableCompression: true,
-		DialContext: (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext: (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: reuseAddr}).DialContext,
 	}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Timeout: 30 * time.Second, Transport: transport,
