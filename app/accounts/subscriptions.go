@@ -46,16 +46,32 @@ func (s *Service) wantedFor(ctx context.Context, broadcasterID string) ([]wanted
 }
 
 // EnsureSubscriptions creates the account's subscriptions that do not exist yet, adopting any
-// that Twitch already has (409). Each outcome is saved for the status panel.
+// that Twitch already has. Each outcome is saved for the status panel.
 func (s *Service) EnsureSubscriptions(ctx context.Context, broadcasterID string) error {
 	ws, err := s.wantedFor(ctx, broadcasterID)
 	if err != nil {
 		return err
 	}
+	return s.ensureAll(ctx, broadcasterID, ws)
+}
+
+// ensureAll adopts those of ws that Twitch has live and creates the others. It asks Twitch
+// what it has first, once: creating what exists would only be refused (409), one call each.
+// If that list fails, each is simply created (a 409 still adopts).
+func (s *Service) ensureAll(ctx context.Context, broadcasterID string, ws []wanted) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	remote, err := s.twitch.ListSubscriptions(ctx, twitch.SubscriptionFilter{UserID: broadcasterID})
+	if err != nil {
+		s.log.Warn("list eventsub subscriptions", "broadcaster_id", broadcasterID, "err", err)
+	}
 	var errs []error
 	for _, w := range ws {
-		if err := s.ensure(ctx, broadcasterID, w); err != nil {
-			errs = append(errs, err)
+		if sub, ok := liveMatch(remote, w); ok {
+			errs = append(errs, s.adopt(ctx, broadcasterID, w, sub))
+		} else {
+			errs = append(errs, s.ensure(ctx, broadcasterID, w))
 		}
 	}
 	return errors.Join(errs...)
@@ -109,7 +125,6 @@ func (s *Service) ApplyEventTypes(ctx context.Context, broadcasterID string) err
 	if err != nil {
 		return err
 	}
-	has := map[string]bool{}
 	var errs []error
 	for _, row := range rows {
 		if _, known := eventsub.KindOf(row.Type); !known {
@@ -119,18 +134,17 @@ func (s *Service) ApplyEventTypes(ctx context.Context, broadcasterID string) err
 			s.log.Info("eventsub subscription of a disabled type deleted", "broadcaster_id", broadcasterID,
 				"type", row.Type, "subscription_id", row.ID)
 			errs = append(errs, s.forget(ctx, row))
-			continue
-		}
-		if live(row.Status) {
-			has[row.Type] = true
 		}
 	}
-	for _, w := range ws {
-		if !has[w.Type] {
-			errs = append(errs, s.ensure(ctx, broadcasterID, w))
-		}
-	}
+	errs = append(errs, s.ensureAll(ctx, broadcasterID, withoutLive(ws, rows)))
 	return errors.Join(errs...)
+}
+
+// withoutLive is ws without the subscriptions that rows show live.
+func withoutLive(ws []wanted, rows []store.Subscription) []wanted {
+	return slices.DeleteFunc(slices.Clone(ws), func(w wanted) bool {
+		return slices.ContainsFunc(rows, func(row store.Subscription) bool { return row.Type == w.Type && live(row.Status) })
+	})
 }
 
 // create makes the subscription after an old one was removed: a conflict now is an error.
@@ -146,25 +160,38 @@ func (s *Service) createOrAdopt(ctx context.Context, broadcasterID string, w wan
 		if findErr != nil {
 			return findErr
 		}
-		if existing.Transport.Callback != s.callback {
-			// PUBLIC_URL changed since it was made: move it to where the app now listens.
-			s.log.Info("eventsub subscription moved to the new callback", "broadcaster_id", broadcasterID,
-				"type", w.Type, "old_callback", existing.Transport.Callback)
-			if err := s.twitch.DeleteSubscription(ctx, existing.ID); err != nil && !errors.Is(err, twitch.ErrNotFound) {
-				return err
-			}
-			_ = s.store.DeleteSubscription(ctx, existing.ID)
-			return s.create(ctx, broadcasterID, w)
-		}
-		s.log.Info("eventsub subscription adopted", "broadcaster_id", broadcasterID, "type", w.Type, "subscription_id", existing.ID)
-		return s.saveRemote(ctx, broadcasterID, existing, "")
+		return s.adopt(ctx, broadcasterID, w, existing)
 	}
 	if err != nil {
 		s.log.Warn("eventsub subscription not created", "broadcaster_id", broadcasterID, "type", w.Type, "err", err)
-		return errors.Join(err, s.saveFailure(ctx, broadcasterID, w, err))
+		err = errors.Join(err, s.saveFailure(ctx, broadcasterID, w, err))
+		if broadcasterID != "" && errors.Is(err, twitch.ErrForbidden) {
+			// The scopes we hold were checked before asking: Twitch refusing anyway means the
+			// streamer's grant is gone (revoked at Twitch). Only signing in again brings it back.
+			err = errors.Join(err, s.needsReconnect(ctx, broadcasterID,
+				"Twitch refused to create the "+w.Type+" subscription: the app's access to your channel was revoked"))
+		}
+		return err
 	}
 	s.log.Info("eventsub subscription created", "broadcaster_id", broadcasterID, "type", w.Type, "subscription_id", sub.ID, "status", sub.Status)
 	return s.saveRemote(ctx, broadcasterID, sub, "")
+}
+
+// adopt takes over existing, the subscription Twitch has for w: it is recorded, or moved when
+// it delivers elsewhere.
+func (s *Service) adopt(ctx context.Context, broadcasterID string, w wanted, existing eventsub.Subscription) error {
+	if existing.Transport.Callback != s.callback {
+		// PUBLIC_URL changed since it was made: move it to where the app now listens.
+		s.log.Info("eventsub subscription moved to the new callback", "broadcaster_id", broadcasterID,
+			"type", w.Type, "old_callback", existing.Transport.Callback)
+		if err := s.twitch.DeleteSubscription(ctx, existing.ID); err != nil && !errors.Is(err, twitch.ErrNotFound) {
+			return err
+		}
+		_ = s.store.DeleteSubscription(ctx, existing.ID)
+		return s.create(ctx, broadcasterID, w)
+	}
+	s.log.Info("eventsub subscription adopted", "broadcaster_id", broadcasterID, "type", w.Type, "subscription_id", existing.ID)
+	return s.saveRemote(ctx, broadcasterID, existing, "")
 }
 
 // find looks up the subscription Twitch has for w.
@@ -173,19 +200,27 @@ func (s *Service) find(ctx context.Context, broadcasterID string, w wanted) (eve
 	if err != nil {
 		return eventsub.Subscription{}, err
 	}
-	for _, sub := range subs {
-		if sub.Type == w.Type && sub.Version == w.Version && maps.Equal(sub.Condition, w.Condition) {
-			return sub, nil
-		}
+	if sub, ok := liveMatch(subs, w); ok {
+		return sub, nil
 	}
 	return eventsub.Subscription{}, fmt.Errorf("accounts: Twitch reports a %s subscription for %s exists but does not list it", w.Type, broadcasterID)
+}
+
+// liveMatch is the live subscription among subs that is w.
+func liveMatch(subs []eventsub.Subscription, w wanted) (eventsub.Subscription, bool) {
+	for _, sub := range subs {
+		if live(sub.Status) && sub.Type == w.Type && sub.Version == w.Version && maps.Equal(setKeys(sub.Condition), setKeys(w.Condition)) {
+			return sub, true
+		}
+	}
+	return eventsub.Subscription{}, false
 }
 
 // saveRemote records a subscription as Twitch has it. One that is live replaces the row of a
 // failed attempt to create it, however we learn of it (created, adopted, listed or verified):
 // a create can reach Twitch even when its answer does not reach us.
 func (s *Service) saveRemote(ctx context.Context, broadcasterID string, sub eventsub.Subscription, lastError string) error {
-	cond, _ := json.Marshal(sub.Condition)
+	cond, _ := json.Marshal(setKeys(sub.Condition))
 	created := sub.CreatedAt.UTC()
 	err := s.store.SaveSubscription(ctx, &store.Subscription{ID: sub.ID, Type: sub.Type, Version: sub.Version,
 		BroadcasterID: broadcasterID, Condition: string(cond), Status: sub.Status, LastError: lastError,
@@ -210,8 +245,13 @@ func failedID(broadcasterID string, w wanted) string {
 }
 
 // Resubscribe replaces an account's subscriptions that are not live: deletes them at Twitch
-// (when Twitch still has them) and creates them again.
+// (when Twitch still has them) and creates them again, with those of enabled types that have
+// none. The live ones are left alone.
 func (s *Service) Resubscribe(ctx context.Context, broadcasterID string) error {
+	ws, err := s.wantedFor(ctx, broadcasterID)
+	if err != nil {
+		return err
+	}
 	rows, err := s.store.SubscriptionsOf(ctx, broadcasterID)
 	if err != nil {
 		return err
@@ -224,7 +264,7 @@ func (s *Service) Resubscribe(ctx context.Context, broadcasterID string) error {
 			return err
 		}
 	}
-	return s.EnsureSubscriptions(ctx, broadcasterID)
+	return s.ensureAll(ctx, broadcasterID, withoutLive(ws, rows))
 }
 
 // forget deletes a subscription at Twitch (a 404 means it is gone already) and locally.
@@ -321,8 +361,17 @@ func ownerOf(cond map[string]string) string {
 func live(status string) bool { return status == statusEnabled || status == statusPending }
 
 func key(typ, version string, cond map[string]string) string {
-	b, _ := json.Marshal(cond) // map keys are sorted: a stable key
+	b, _ := json.Marshal(setKeys(cond)) // map keys are sorted: a stable key
 	return typ + "/" + version + "/" + string(b)
+}
+
+// setKeys is a condition without its empty values. Twitch lists every key of a type's
+// condition, "" for those not set (a raid into a channel has from_broadcaster_user_id ""),
+// and takes "" as unset: compared as sent, such a subscription would never match ours.
+func setKeys(cond map[string]string) map[string]string {
+	out := maps.Clone(cond)
+	maps.DeleteFunc(out, func(_, v string) bool { return v == "" })
+	return out
 }
 
 // forgetVanished drops our rows of subscriptions that Twitch no longer has (deleted elsewhere,

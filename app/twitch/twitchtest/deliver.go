@@ -203,6 +203,9 @@ func (f *Fake) Resend(ctx context.Context, messageID string) (int, error) {
 
 // Revoke ends a subscription with reason as its status (authorization_revoked, user_removed,
 // notification_failures_exceeded, version_removed, moderator_removed) and sends the revocation.
+// authorization_revoked means, as at Twitch, that the user whose grant the subscription needs
+// took it back: their tokens and grant are gone too, so creating it again is refused (403)
+// until they authorize the app again. (SendAuthorizationRevoke plays the whole disconnection.)
 func (f *Fake) Revoke(ctx context.Context, subscriptionID, reason string) (int, error) {
 	if reason == "" {
 		return 0, errors.New("twitchtest: Revoke: empty reason")
@@ -213,6 +216,9 @@ func (f *Fake) Revoke(ctx context.Context, subscriptionID, reason string) (int, 
 	if s != nil {
 		s.Status = reason
 		snapshot = s.clone()
+		if st := subTypes[s.Type]; reason == "authorization_revoked" && st.grantor != "" {
+			f.revokeUserLocked(s.Condition[st.grantor])
+		}
 	}
 	f.mu.Unlock()
 	if s == nil {

@@ -106,6 +106,27 @@ func TestRevokeSubscription(t *testing.T) {
 	}
 }
 
+// A subscription revoked with authorization_revoked means its user took back the app's
+// access: creating it again is refused, as Twitch does, until they authorize the app again.
+func TestRevokeAuthorizationRevoked(t *testing.T) {
+	f, user, app, cb := setup(t)
+	sub := subscribe(t, f, app, followSub(cb.URL, cb.secret))
+	if status, err := f.Revoke(t.Context(), sub.ID, "authorization_revoked"); err != nil || status != http.StatusNoContent {
+		t.Fatalf("Revoke = %d %v", status, err)
+	}
+	resp, body := helix(t, f, "POST", "/eventsub/subscriptions", app, followSub(cb.URL, cb.secret))
+	if resp.StatusCode != 403 || body["message"] != "subscription missing proper authorization" {
+		t.Errorf("subscribe after the revocation = %d %v, want 403", resp.StatusCode, body)
+	}
+	if status, _ := validate(t, f, "OAuth", user.AccessToken); status != 401 {
+		t.Errorf("validate after the revocation = %d, want 401", status)
+	}
+	login(t, f, streamer.ID, "moderator:read:followers")
+	if s := subscribe(t, f, app, followSub(cb.URL, cb.secret)); s.Status != twitchtest.StatusEnabled {
+		t.Errorf("subscribe after authorizing again = %s", s.Status)
+	}
+}
+
 func TestSendAuthorizationRevoke(t *testing.T) {
 	f, user, app, cb := setup(t)
 	follow := subscribe(t, f, app, followSub(cb.URL, cb.secret))

@@ -63,7 +63,7 @@ type Subscription struct {
 	Type      string
 	Version   string
 	Status    string
-	Condition map[string]string
+	Condition map[string]string // as the app sent it; Twitch shows it with every key (see wire)
 	Callback  string
 	Secret    string
 	Cost      int
@@ -75,11 +75,25 @@ type subscription struct {
 	verified chan struct{} // closed when the callback verification has ended
 }
 
-// wire is the subscription as Twitch shows it in API answers and messages: no secret.
+// wire is the subscription as Twitch shows it in API answers and messages: no secret, and the
+// condition with every key of the type's, "" for those not set.
 func (s Subscription) wire() eventsub.Subscription {
 	return eventsub.Subscription{ID: s.ID, Type: s.Type, Version: s.Version, Status: s.Status, Cost: s.Cost,
-		Condition: s.Condition, Transport: eventsub.Transport{Method: "webhook", Callback: s.Callback},
+		Condition: fullCondition(s.Type, s.Condition), Transport: eventsub.Transport{Method: "webhook", Callback: s.Callback},
 		CreatedAt: s.CreatedAt}
+}
+
+// fullCondition is cond as Twitch lists it: every key of the type's condition, "" for those
+// not set (a raid into a channel has from_broadcaster_user_id ""). Twitch treats "" as unset,
+// so two conditions that differ only there are the same.
+func fullCondition(typ string, cond map[string]string) map[string]string {
+	st := subTypes[typ]
+	out := map[string]string{}
+	for _, k := range slices.Concat(st.condition, st.oneOf, st.optional) {
+		out[k] = ""
+	}
+	maps.Copy(out, cond)
+	return out
 }
 
 func (s Subscription) live() bool { return s.Status == StatusEnabled || s.Status == StatusPending }
@@ -246,7 +260,7 @@ func (f *Fake) authorizedLocked(st subType, typ string, cond map[string]string) 
 
 func (f *Fake) duplicateLocked(typ, version string, cond map[string]string) bool {
 	for _, s := range f.subs {
-		if s.live() && s.Type == typ && s.Version == version && maps.Equal(s.Condition, cond) {
+		if s.live() && s.Type == typ && s.Version == version && maps.Equal(fullCondition(typ, s.Condition), fullCondition(typ, cond)) {
 			return true
 		}
 	}

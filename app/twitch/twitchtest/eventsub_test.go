@@ -212,3 +212,42 @@ func toJSON(v any) string {
 	raw, _ := json.Marshal(v)
 	return string(raw)
 }
+
+// Twitch lists a condition with every key of its type, "" for those not set, and takes "" as
+// unset: the same subscription asked for with or without the empty keys is a duplicate.
+func TestConditionListsEveryKey(t *testing.T) {
+	f, _, app, cb := setup(t)
+	login(t, f, streamer.ID, "moderator:read:followers channel:read:redemptions")
+	transport := map[string]string{"method": "webhook", "callback": cb.URL, "secret": cb.secret}
+	raid := subscribe(t, f, app, subRequest{Type: "channel.raid", Version: "1",
+		Condition: map[string]string{"to_broadcaster_user_id": streamer.ID}, Transport: transport})
+	points := subscribe(t, f, app, subRequest{Type: "channel.channel_points_custom_reward_redemption.add", Version: "1",
+		Condition: map[string]string{"broadcaster_user_id": streamer.ID}, Transport: transport})
+	want := map[string]map[string]any{
+		raid.ID:   {"from_broadcaster_user_id": "", "to_broadcaster_user_id": streamer.ID},
+		points.ID: {"broadcaster_user_id": streamer.ID, "reward_id": ""},
+	}
+	_, body := helix(t, f, "GET", "/eventsub/subscriptions", app, nil)
+	for _, d := range body["data"].([]any) {
+		sub := d.(map[string]any)
+		if got := sub["condition"].(map[string]any); toJSON(got) != toJSON(want[sub["id"].(string)]) {
+			t.Errorf("%s listed with condition %v, want %v", sub["type"], got, want[sub["id"].(string)])
+		}
+	}
+	for _, m := range cb.received() { // the challenges show the subscription the same way
+		if got := toJSON(m.Msg.Subscription.Condition); got != toJSON(want[m.Msg.Subscription.ID]) {
+			t.Errorf("challenge of %s: condition %s", m.Msg.Subscription.Type, got)
+		}
+	}
+
+	for _, req := range []subRequest{
+		{Type: "channel.raid", Version: "1", Transport: transport,
+			Condition: map[string]string{"from_broadcaster_user_id": "", "to_broadcaster_user_id": streamer.ID}},
+		{Type: "channel.channel_points_custom_reward_redemption.add", Version: "1", Transport: transport,
+			Condition: map[string]string{"broadcaster_user_id": streamer.ID, "reward_id": ""}},
+	} {
+		if resp, body := helix(t, f, "POST", "/eventsub/subscriptions", app, req); resp.StatusCode != 409 {
+			t.Errorf("%s again with the empty keys = %d %v, want 409", req.Type, resp.StatusCode, body)
+		}
+	}
+}
