@@ -47,9 +47,11 @@ func (s *Server) accountStatus(ctx context.Context, broadcasterID string) (*view
 		}
 		st.Subscriptions = append(st.Subscriptions, row)
 	}
-	if len(subs) == 0 && !st.NeedsReconnect {
+	if len(subs) == 0 {
 		st.CanResubscribe = true
 	}
+	// Twitch refuses every subscription until the streamer signs in again: Reconnect is the one way.
+	st.CanResubscribe = st.CanResubscribe && !st.NeedsReconnect
 	st.Summary = statusSummary(st)
 	return st, nil
 }

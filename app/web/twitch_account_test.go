@@ -195,6 +195,7 @@ func TestTwitchNeedsReconnect(t *testing.T) {
 	})
 }
 
+// A subscription Twitch stopped delivering is offered again with Resubscribe, which replaces it.
 func TestTwitchRevocationAndResubscribe(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		te := newTwitchEnv(t, db)
@@ -203,12 +204,12 @@ func TestTwitchRevocationAndResubscribe(t *testing.T) {
 		te.signIn(b, me)
 		old := te.onlyFollowSub(me.ID)
 
-		if status, err := te.fake.Revoke(context.Background(), old.ID, "authorization_revoked"); err != nil || status != http.StatusNoContent {
+		if status, err := te.fake.Revoke(context.Background(), old.ID, "notification_failures_exceeded"); err != nil || status != http.StatusNoContent {
 			t.Fatalf("revocation: %d, %v; want 204", status, err)
 		}
 		d := b.page("/dashboard")
-		if got := panel(d); !maps.Equal(got, map[string]string{eventsub.ChannelFollow: "authorization_revoked"}) {
-			t.Fatalf("status panel = %v, want channel.follow authorization_revoked", got)
+		if got := panel(d); !maps.Equal(got, map[string]string{eventsub.ChannelFollow: "notification_failures_exceeded"}) {
+			t.Fatalf("status panel = %v, want channel.follow notification_failures_exceeded", got)
 		}
 		if d.Find(`[data-testid=resubscribe]`).Length() != 1 {
 			t.Fatal("no resubscribe button")
@@ -227,6 +228,90 @@ func TestTwitchRevocationAndResubscribe(t *testing.T) {
 		}
 		if d.Find(`[data-testid=resubscribe]`).Length() != 0 {
 			t.Fatal("resubscribe still offered")
+		}
+	})
+}
+
+// Resubscribe creates again only what is not live: the live subscriptions are not asked for.
+func TestTwitchResubscribeOnlyWhatIsNotLive(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		te := newTwitchEnv(t, db)
+		me := te.addStreamer("42000008", "busy_streamer")
+		b := te.browser()
+		te.signIn(b, me)
+		te.onlyFollowSub(me.ID)
+		chooseTypes(t, b, eventsub.ChannelFollow, eventsub.ChannelCheer, eventsub.ChannelRaid, eventsub.ChannelPointsRedemption)
+		subs := te.subsByType(me.ID)
+		for _, s := range subs {
+			te.verified(s.ID)
+		}
+		old := subs[eventsub.ChannelCheer]
+		if status, err := te.fake.Revoke(context.Background(), old.ID, "notification_failures_exceeded"); err != nil || status != http.StatusNoContent {
+			t.Fatalf("revocation: %d, %v; want 204", status, err)
+		}
+
+		creates := len(te.requests(http.MethodPost, "/helix/eventsub/subscriptions", nil))
+		if r := b.post("/dashboard/resubscribe"); r.status != http.StatusSeeOther {
+			t.Fatalf("resubscribe = %d, want 303", r.status)
+		}
+		calls := te.requests(http.MethodPost, "/helix/eventsub/subscriptions", nil)[creates:]
+		if len(calls) != 1 || calls[0].Status != http.StatusAccepted {
+			t.Fatalf("subscription creations: %+v, want the cheer one only, answered 202", calls)
+		}
+		after := te.subsByType(me.ID)
+		if len(after) != 4 || after[eventsub.ChannelCheer].ID == old.ID || after[eventsub.ChannelRaid].ID != subs[eventsub.ChannelRaid].ID {
+			t.Fatalf("Twitch has %+v, want the cheer subscription replaced and the others kept", after)
+		}
+		te.verified(after[eventsub.ChannelCheer].ID)
+		d := b.page("/dashboard")
+		want := map[string]string{eventsub.ChannelFollow: "enabled", eventsub.ChannelCheer: "enabled",
+			eventsub.ChannelRaid: "enabled", eventsub.ChannelPointsRedemption: "enabled"}
+		if got := panel(d); !maps.Equal(got, want) {
+			t.Fatalf("status panel = %v, want %v", got, want)
+		}
+	})
+}
+
+// An authorization_revoked revocation means the streamer took back the app's access: creating
+// the subscription again is refused (403), and the dashboard asks them to reconnect.
+func TestTwitchAuthorizationRevokedNeedsReconnect(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		te := newTwitchEnv(t, db)
+		me := te.addStreamer("42000009", "unplugged_streamer")
+		b := te.browser()
+		te.signIn(b, me)
+		old := te.onlyFollowSub(me.ID)
+
+		if status, err := te.fake.Revoke(context.Background(), old.ID, "authorization_revoked"); err != nil || status != http.StatusNoContent {
+			t.Fatalf("revocation: %d, %v; want 204", status, err)
+		}
+		if r := b.post("/dashboard/resubscribe"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/dashboard" {
+			t.Fatalf("resubscribe = %d to %q, want 303 to /dashboard", r.status, r.header.Get("Location"))
+		}
+		calls := te.requests(http.MethodPost, "/helix/eventsub/subscriptions", nil)
+		if last := calls[len(calls)-1]; last.Status != http.StatusForbidden {
+			t.Fatalf("the resubscription was answered %d, want 403", last.Status)
+		}
+		if a := te.account(me.ID); a.Status != store.AccountNeedsReconnect || a.StatusReason == "" {
+			t.Fatalf("account status %q (%q), want needs_reconnect with a reason", a.Status, a.StatusReason)
+		}
+		d := b.page("/dashboard")
+		if href := d.Find(`[data-testid=needs-reconnect] [data-testid=reconnect]`).AttrOr("href", ""); href != "/auth/twitch" {
+			t.Fatalf("reconnect link %q, want /auth/twitch", href)
+		}
+		if d.Find(`[data-testid=resubscribe]`).Length() != 0 {
+			t.Fatal("resubscribe offered although only reconnecting can help")
+		}
+
+		d = te.signIn(b, me).dashboard // the reconnect link, followed
+		if d.Find(`[data-testid=needs-reconnect]`).Length() != 0 || te.account(me.ID).Status != store.AccountOK {
+			t.Fatal("still disconnected after signing in again")
+		}
+		if sub := te.onlyFollowSub(me.ID); sub.ID == old.ID {
+			t.Fatal("the revoked subscription was not replaced")
+		}
+		if got := panel(b.page("/dashboard")); !maps.Equal(got, map[string]string{eventsub.ChannelFollow: "enabled"}) {
+			t.Fatalf("status panel = %v, want channel.follow enabled", got)
 		}
 	})
 }
