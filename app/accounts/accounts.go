@@ -124,12 +124,15 @@ func (s *Service) SignIn(ctx context.Context, g Grant) (*store.Account, error) {
 	return a, nil
 }
 
-// Setup makes a freshly signed-in account complete: its subscriptions exist and its newest
-// followers are stored. Failures are recorded for the dashboard, and returned.
+// Setup makes a freshly signed-in account complete: its subscriptions exist, the app's own
+// subscription too (a fresh deployment's first sign-in must not wait for the reconcile to learn
+// of a disconnect), and its newest followers are stored. Failures are recorded for the
+// dashboard, and returned.
 func (s *Service) Setup(ctx context.Context, broadcasterID string) error {
+	appErr := s.EnsureAppSubscription(ctx)
 	subErr := s.EnsureSubscriptions(ctx, broadcasterID)
 	_, histErr := s.SyncHistory(ctx, broadcasterID)
-	return errors.Join(subErr, histErr)
+	return errors.Join(appErr, subErr, histErr)
 }
 
 // withUserToken calls fn with the streamer's access token, refreshing it first when it is about
@@ -288,9 +291,10 @@ func (s *Service) validate(ctx context.Context, a *store.Account) error {
 	return s.store.MarkValidated(ctx, a.BroadcasterID, s.now().UTC())
 }
 
-// Run validates at once and then hourly, and reconciles subscriptions every interval, until ctx ends.
+// Run does the start-up round, then validates hourly and reconciles subscriptions every
+// interval, until ctx ends.
 func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
-	s.tick(ctx)
+	s.StartUp(ctx)
 	validate := time.NewTicker(time.Hour)
 	defer validate.Stop()
 	reconcile := time.NewTicker(reconcileEvery)
@@ -311,9 +315,14 @@ func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
 	}
 }
 
-// tick is the start-up round: tokens checked, subscriptions reconciled, and the follows that
-// arrived while the app was down fetched from the follower history.
-func (s *Service) tick(ctx context.Context) {
+// StartUp is the start-up round: the app's own subscription made (on a fresh deployment too,
+// before anybody signed in), tokens checked, subscriptions reconciled, and the follows that
+// arrived while the app was down fetched from the follower history. Failures are logged; the
+// reconcile tries again.
+func (s *Service) StartUp(ctx context.Context) {
+	if err := s.EnsureAppSubscription(ctx); err != nil {
+		s.log.Warn("create the app's eventsub subscription", "err", err)
+	}
 	if err := s.ValidateAll(ctx); err != nil {
 		s.log.Warn("validate twitch tokens", "err", err)
 	}
