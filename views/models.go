@@ -132,6 +132,13 @@ type ErrorPage struct {
 	Message string
 }
 
+// SignInProblemView explains a failed sign-in. Reason names the failure for the page's
+// data-reason: denied, state, code-refused, twitch-unreachable or missing-scopes.
+type SignInProblemView struct {
+	ErrorPage
+	Reason string
+}
+
 // OverlayView is the OBS browser source page.
 type OverlayView struct {
 	CSS         string
