@@ -121,7 +121,13 @@ type Landing struct {
 	Page
 	Demo              bool
 	TwitchSignIn      bool
+	Permissions       []Permission // what the Twitch sign-in asks for, in order
 	DemoBroadcasterID string
+}
+
+// Permission is a Twitch OAuth scope the sign-in asks for, and why.
+type Permission struct {
+	Scope, Reason string
 }
 
 // ErrorPage explains a failed request to a person.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -23,8 +24,52 @@ import (
 // ErrNeedsReconnect means Twitch no longer honours the streamer's tokens: they must sign in again.
 var ErrNeedsReconnect = errors.New("accounts: Twitch authorization is gone; reconnect Twitch")
 
-// Scopes are asked for at sign-in: what every event type the streamer can enable needs.
-var Scopes = []string{"moderator:read:followers", "channel:read:subscriptions", "bits:read", "channel:read:redemptions"}
+// Scopes are asked for at sign-in: what every event type the streamer can enable needs, in the
+// order of eventsub.Kinds.
+var Scopes = kindScopes()
+
+func kindScopes() []string {
+	var out []string
+	for _, k := range eventsub.Kinds {
+		if k.Scope != "" && !slices.Contains(out, k.Scope) {
+			out = append(out, k.Scope)
+		}
+	}
+	return out
+}
+
+// ScopeUse is a permission the sign-in asks for and what the app uses it for.
+type ScopeUse struct {
+	Scope  string
+	Reason string // "Needed for Subscriptions and Gifted subs."
+}
+
+// ScopeUses are Scopes, in order, each with the event types (as the dashboard names them) that
+// need it; the required ones also serve the follower history.
+func ScopeUses() []ScopeUse {
+	out := make([]ScopeUse, 0, len(Scopes))
+	for _, scope := range Scopes {
+		var uses []string
+		for _, k := range eventsub.Kinds {
+			if k.Scope == scope {
+				uses = append(uses, k.Label)
+			}
+		}
+		if slices.Contains(requiredScopes, scope) {
+			uses = append(uses, "the follower history")
+		}
+		out = append(out, ScopeUse{Scope: scope, Reason: "Needed for " + andList(uses) + "."})
+	}
+	return out
+}
+
+// andList joins "a", "b" and "c" as "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
 
 // requiredScopes are what an account cannot do without (the follower history). Without the
 // scope of another enabled type only that type's subscription fails: accounts that signed in

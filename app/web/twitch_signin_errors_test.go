@@ -3,7 +3,11 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 )
@@ -79,5 +83,28 @@ func TestTwitchSignInFailuresSayWhatHappened(t *testing.T) {
 			t.Fatalf("messages by reason %q, want three different ones", texts)
 		}
 		te.signIn(te.browser(), me) // Twitch is back: signing in works
+	})
+}
+
+// The start page lists exactly the permissions the sign-in asks Twitch for, each with a reason.
+func TestTwitchLandingListsRequestedScopes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		te := newTwitchEnv(t, db)
+		b := te.browser()
+		var listed []string
+		b.page("/").Find(`[data-testid=permissions] [data-testid=permission]`).Each(func(_ int, s *goquery.Selection) {
+			scope := s.AttrOr("data-scope", "")
+			if code := s.Find("code").Text(); code != scope {
+				t.Errorf("permission %q shows %q", scope, code)
+			}
+			if reason := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(s.Text()), scope+":")); len(reason) < 10 {
+				t.Errorf("permission %q has no reason: %q", scope, s.Text())
+			}
+			listed = append(listed, scope)
+		})
+		authorize := te.startSignIn(b)
+		if requested := strings.Fields(authorize.Query().Get("scope")); len(requested) == 0 || !slices.Equal(listed, requested) {
+			t.Fatalf("start page lists %v, the sign-in asks for %v", listed, requested)
+		}
 	})
 }
