@@ -121,7 +121,13 @@ type Landing struct {
 	Page
 	Demo              bool
 	TwitchSignIn      bool
+	Permissions       []Permission // what the Twitch sign-in asks for, in order
 	DemoBroadcasterID string
+}
+
+// Permission is a Twitch OAuth scope the sign-in asks for, and why.
+type Permission struct {
+	Scope, Reason string
 }
 
 // ErrorPage explains a failed request to a person.
@@ -130,6 +136,13 @@ type ErrorPage struct {
 	Status  int
 	Heading string
 	Message string
+}
+
+// SignInProblemView explains a failed sign-in. Reason names the failure for the page's
+// data-reason: denied, state, code-refused, twitch-unreachable or missing-scopes.
+type SignInProblemView struct {
+	ErrorPage
+	Reason string
 }
 
 // OverlayView is the OBS browser source page.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/tokenbox"
 	"github.com/twitch-event-viewer/tev/app/twitch"
@@ -23,8 +24,52 @@ import (
 // ErrNeedsReconnect means Twitch no longer honours the streamer's tokens: they must sign in again.
 var ErrNeedsReconnect = errors.New("accounts: Twitch authorization is gone; reconnect Twitch")
 
-// Scopes are asked for at sign-in: what every event type the streamer can enable needs.
-var Scopes = []string{"moderator:read:followers", "channel:read:subscriptions", "bits:read", "channel:read:redemptions"}
+// Scopes are asked for at sign-in: what every event type the streamer can enable needs, in the
+// order of eventsub.Kinds.
+var Scopes = kindScopes()
+
+func kindScopes() []string {
+	var out []string
+	for _, k := range eventsub.Kinds {
+		if k.Scope != "" && !slices.Contains(out, k.Scope) {
+			out = append(out, k.Scope)
+		}
+	}
+	return out
+}
+
+// ScopeUse is a permission the sign-in asks for and what the app uses it for.
+type ScopeUse struct {
+	Scope  string
+	Reason string // "Needed for Subscriptions and Gifted subs."
+}
+
+// ScopeUses are Scopes, in order, each with the event types (as the dashboard names them) that
+// need it; the required ones also serve the follower history.
+func ScopeUses() []ScopeUse {
+	out := make([]ScopeUse, 0, len(Scopes))
+	for _, scope := range Scopes {
+		var uses []string
+		for _, k := range eventsub.Kinds {
+			if k.Scope == scope {
+				uses = append(uses, k.Label)
+			}
+		}
+		if slices.Contains(requiredScopes, scope) {
+			uses = append(uses, "the follower history")
+		}
+		out = append(out, ScopeUse{Scope: scope, Reason: "Needed for " + andList(uses) + "."})
+	}
+	return out
+}
+
+// andList joins "a", "b" and "c" as "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
 
 // requiredScopes are what an account cannot do without (the follower history). Without the
 // scope of another enabled type only that type's subscription fails: accounts that signed in
@@ -124,12 +169,15 @@ func (s *Service) SignIn(ctx context.Context, g Grant) (*store.Account, error) {
 	return a, nil
 }
 
-// Setup makes a freshly signed-in account complete: its subscriptions exist and its newest
-// followers are stored. Failures are recorded for the dashboard, and returned.
+// Setup makes a freshly signed-in account complete: its subscriptions exist, the app's own
+// subscription too (a fresh deployment's first sign-in must not wait for the reconcile to learn
+// of a disconnect), and its newest followers are stored. Failures are recorded for the
+// dashboard, and returned.
 func (s *Service) Setup(ctx context.Context, broadcasterID string) error {
+	appErr := s.EnsureAppSubscription(ctx)
 	subErr := s.EnsureSubscriptions(ctx, broadcasterID)
 	_, histErr := s.SyncHistory(ctx, broadcasterID)
-	return errors.Join(subErr, histErr)
+	return errors.Join(appErr, subErr, histErr)
 }
 
 // withUserToken calls fn with the streamer's access token, refreshing it first when it is about
@@ -288,9 +336,10 @@ func (s *Service) validate(ctx context.Context, a *store.Account) error {
 	return s.store.MarkValidated(ctx, a.BroadcasterID, s.now().UTC())
 }
 
-// Run validates at once and then hourly, and reconciles subscriptions every interval, until ctx ends.
+// Run does the start-up round, then validates hourly and reconciles subscriptions every
+// interval, until ctx ends.
 func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
-	s.tick(ctx)
+	s.StartUp(ctx)
 	validate := time.NewTicker(time.Hour)
 	defer validate.Stop()
 	reconcile := time.NewTicker(reconcileEvery)
@@ -311,9 +360,14 @@ func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
 	}
 }
 
-// tick is the start-up round: tokens checked, subscriptions reconciled, and the follows that
-// arrived while the app was down fetched from the follower history.
-func (s *Service) tick(ctx context.Context) {
+// StartUp is the start-up round: the app's own subscription made (on a fresh deployment too,
+// before anybody signed in), tokens checked, subscriptions reconciled, and the follows that
+// arrived while the app was down fetched from the follower history. Failures are logged; the
+// reconcile tries again.
+func (s *Service) StartUp(ctx context.Context) {
+	if err := s.EnsureAppSubscription(ctx); err != nil {
+		s.log.Warn("create the app's eventsub subscription", "err", err)
+	}
 	if err := s.ValidateAll(ctx); err != nil {
 		s.log.Warn("validate twitch tokens", "err", err)
 	}

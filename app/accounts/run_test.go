@@ -3,11 +3,13 @@ package accounts_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
+	"github.com/twitch-event-viewer/tev/app/twitch/twitchtest"
 )
 
 // At start-up Run validates the tokens, reconciles the subscriptions and fetches the follows
@@ -127,6 +129,76 @@ func TestSetup(t *testing.T) {
 		e.await(subs[0].ID)
 		if got := follows(e, u.ID); len(got) != 100 {
 			t.Fatalf("%d follows stored, want the newest 100", len(got))
+		}
+	})
+}
+
+// On a fresh deployment the start-up round subscribes to user.authorization.revoke before anybody
+// signs in; a restart does not create it again, and one whose row was lost is adopted (409).
+func TestStartUpCreatesTheAppSubscriptionOnce(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		e.svc.StartUp(e.ctx)
+		apps := e.remote(appLevel)
+		if len(apps) != 1 || apps[0].Condition["client_id"] != e.fake.ClientID || apps[0].Callback != e.callback {
+			t.Fatalf("Twitch has %+v, want one user.authorization.revoke subscription for this app", apps)
+		}
+		app := e.await(apps[0].ID)
+		if rows := e.local(""); len(rows) != 1 || rows[0].ID != app.ID || rows[0].Status != "enabled" {
+			t.Fatalf("local rows %+v, want %s enabled", rows, app.ID)
+		}
+
+		wantSame := func(mark int, allowed ...int) {
+			t.Helper()
+			for _, r := range e.since(mark, http.MethodPost, subscriptionsPath) {
+				if !slices.Contains(allowed, r.Status) {
+					t.Fatalf("subscription creations after the restart: %v", e.trail(mark))
+				}
+			}
+			if apps := e.remote(appLevel); len(apps) != 1 || apps[0].ID != app.ID || apps[0].Status != twitchtest.StatusEnabled {
+				t.Fatalf("Twitch has %+v, want only %s, enabled", apps, app.ID)
+			}
+			if rows := e.local(""); len(rows) != 1 || rows[0].ID != app.ID || rows[0].Status != "enabled" {
+				t.Fatalf("local rows %+v, want %s enabled", rows, app.ID)
+			}
+		}
+		mark := e.mark()
+		e.service(e.box).StartUp(e.ctx) // a restart: a new process over the same database
+		wantSame(mark)                  // not even asked for
+
+		// The row lost (another database, a restore): Twitch says it exists, and it is adopted.
+		if err := e.store.DeleteSubscription(e.ctx, app.ID); err != nil {
+			t.Fatal(err)
+		}
+		mark = e.mark()
+		e.service(e.box).StartUp(e.ctx)
+		wantSame(mark, http.StatusConflict)
+		if posts := e.since(mark, http.MethodPost, subscriptionsPath); len(posts) != 1 {
+			t.Fatalf("requests: %v; want one creation answered 409", e.trail(mark))
+		}
+	})
+}
+
+// The first sign-in's Setup subscribes to user.authorization.revoke too; later ones leave it be.
+func TestSetupCreatesTheAppSubscription(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		u, v := e.addUser("1001", "streamer_one"), e.addUser("1002", "streamer_two")
+		e.signIn(u)
+		if err := e.svc.Setup(e.ctx, u.ID); err != nil {
+			t.Fatalf("Setup: %v", err)
+		}
+		apps := e.remote(appLevel)
+		if len(apps) != 1 {
+			t.Fatalf("Twitch has %d user.authorization.revoke subscriptions, want 1", len(apps))
+		}
+		e.await(apps[0].ID)
+		e.signIn(v)
+		if err := e.svc.Setup(e.ctx, v.ID); err != nil {
+			t.Fatalf("Setup: %v", err)
+		}
+		if again := e.remote(appLevel); len(again) != 1 || again[0].ID != apps[0].ID {
+			t.Fatalf("Twitch has %+v after a second sign-in, want only %s", again, apps[0].ID)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/views"
 )
 
@@ -16,9 +17,14 @@ func (s *Server) landing(c *gin.Context) error {
 		c.Redirect(http.StatusSeeOther, "/dashboard")
 		return nil
 	}
-	return s.render(c, http.StatusOK, views.LandingPage(views.Landing{
-		Page: s.page(c, "Welcome"), Demo: s.cfg.Demo(), TwitchSignIn: s.accounts != nil, DemoBroadcasterID: s.cfg.DemoBroadcasterID,
-	}), nil)
+	v := views.Landing{Page: s.page(c, "Welcome"), Demo: s.cfg.Demo(), TwitchSignIn: s.accounts != nil,
+		DemoBroadcasterID: s.cfg.DemoBroadcasterID}
+	if v.TwitchSignIn {
+		for _, u := range accounts.ScopeUses() { // what ConfigureGoth asks Twitch for
+			v.Permissions = append(v.Permissions, views.Permission{Scope: u.Scope, Reason: u.Reason})
+		}
+	}
+	return s.render(c, http.StatusOK, views.LandingPage(v), nil)
 }
 
 // demoSignIn signs in as the demo streamer; it exists only without Twitch credentials.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/markbates/goth"
 	"github.com/markbates/goth/gothic"
 	gothtwitch "github.com/markbates/goth/providers/twitch"
+	"golang.org/x/oauth2"
 
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
@@ -95,22 +97,27 @@ func (s *Server) twitchSignIn(c *gin.Context) error {
 	return nil
 }
 
-// twitchCallback finishes the sign-in: state checked (by gothic), account stored with sealed
+// twitchCallback finishes the sign-in: state checked, code traded and user fetched (by gothic),
+// each failure explained as what it is (see signInFailed), account stored with sealed
 // tokens, subscriptions and follower history set up, session started.
 func (s *Server) twitchCallback(c *gin.Context) error {
 	if s.accounts == nil {
 		return notFoundErr("Sign-in with Twitch is not configured (TWITCH_CLIENT_ID).")
 	}
 	if reason := c.Query("error"); reason != "" {
-		return s.signInProblem(c, "You did not allow access",
-			"Twitch says the sign-in was cancelled. The app needs to read your followers to show them; try again whenever you like.")
+		return s.signInProblem(c, http.StatusBadRequest, reasonDenied, "You did not allow access",
+			"Twitch says the sign-in was cancelled. The app needs the permissions listed on the start page to show your events; try again whenever you like.")
 	}
 	req := gothic.GetContextWithProvider(c.Request, "twitch")
+	if err := checkState(req); err != nil {
+		_ = gothic.Logout(c.Writer, req) // as gothic does: this attempt is over
+		s.log.Info("twitch sign-in not completed", "reason", reasonState, "err", err)
+		return s.signInProblem(c, http.StatusBadRequest, reasonState, "Sign-in could not be completed",
+			"The sign-in link expired or was opened in another browser. Please start again.")
+	}
 	user, err := gothic.CompleteUserAuth(c.Writer, req)
 	if err != nil {
-		s.log.Info("twitch sign-in not completed", "err", err)
-		return s.signInProblem(c, "Sign-in could not be completed",
-			"The sign-in link expired or was opened in another browser. Please start again.")
+		return s.signInFailed(c, err)
 	}
 	_ = gothic.Logout(c.Writer, req) // the OAuth state cookie has done its job
 	a, err := s.accounts.SignIn(c.Request.Context(), accounts.Grant{
@@ -118,7 +125,7 @@ func (s *Server) twitchCallback(c *gin.Context) error {
 		AccessToken: user.AccessToken, RefreshToken: user.RefreshToken, Expiry: user.ExpiresAt,
 	})
 	if errors.Is(err, accounts.ErrMissingScopes) {
-		return s.signInProblem(c, "Some permissions are missing",
+		return s.signInProblem(c, http.StatusBadRequest, reasonMissingScopes, "Some permissions are missing",
 			"Twitch did not grant every permission the app asks for (reading your followers). Please sign in again and allow them.")
 	}
 	if err != nil {
@@ -138,10 +145,67 @@ func (s *Server) twitchCallback(c *gin.Context) error {
 	return nil
 }
 
+// Why a sign-in failed, as the problem page names it (data-reason).
+const (
+	reasonDenied        = "denied"             // the streamer cancelled at Twitch
+	reasonState         = "state"              // no sign-in under way in this browser, or another one's state
+	reasonCodeRefused   = "code-refused"       // Twitch refused the code (4xx from /token)
+	reasonUnreachable   = "twitch-unreachable" // network error or 5xx on the way to Twitch
+	reasonMissingScopes = "missing-scopes"
+)
+
+// checkState is gothic's state check, done first so that whatever fails after it is known to
+// be Twitch's answer: a browser that started no sign-in (its short-lived cookie expired, or the
+// link was opened in another browser) or one whose state differs from the callback's.
+func checkState(req *http.Request) error {
+	value, err := gothic.GetFromSession("twitch", req)
+	if err != nil {
+		return err
+	}
+	p, err := goth.GetProvider("twitch")
+	if err != nil {
+		return err
+	}
+	sess, err := p.UnmarshalSession(value)
+	if err != nil {
+		return err
+	}
+	authURL, err := sess.GetAuthURL()
+	if err != nil {
+		return err
+	}
+	u, err := url.Parse(authURL)
+	if err != nil {
+		return err
+	}
+	want, got := u.Query().Get("state"), gothic.GetState(req)
+	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+		return errors.New("web: the callback's OAuth state is not the one this browser started with")
+	}
+	return nil
+}
+
+// signInFailed explains a failure after the state checked out: Twitch refused the code (a 4xx
+// from its token endpoint: expired, used already, or for another redirect URI), or Twitch could
+// not be reached or answered with an error of its own (network error, 5xx, or a failed user
+// lookup).
+func (s *Server) signInFailed(c *gin.Context, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+		s.log.Info("twitch sign-in not completed", "reason", reasonCodeRefused, "err", err)
+		return s.signInProblem(c, http.StatusBadRequest, reasonCodeRefused, "Twitch did not accept the sign-in",
+			"Twitch refused the sign-in code it had just given: it may have expired, or been used already. Please sign in again.")
+	}
+	s.log.Warn("twitch sign-in not completed", "reason", reasonUnreachable, "err", err)
+	return s.signInProblem(c, http.StatusBadGateway, reasonUnreachable, "Twitch could not be reached",
+		"The app could not reach Twitch to finish your sign-in, or Twitch answered with an error. Twitch may be having trouble; please try again in a few minutes.")
+}
+
 // signInProblem explains a failed sign-in with a way forward, never as a 500.
-func (s *Server) signInProblem(c *gin.Context, heading, msg string) error {
+func (s *Server) signInProblem(c *gin.Context, status int, reason, heading, msg string) error {
 	c.Header("Cache-Control", "no-store")
-	return s.renderPage(c, http.StatusBadRequest, views.SignInProblem(views.ErrorPage{
-		Page: s.page(c, heading), Status: http.StatusBadRequest, Heading: heading, Message: msg,
+	return s.renderPage(c, status, views.SignInProblem(views.SignInProblemView{
+		ErrorPage: views.ErrorPage{Page: s.page(c, heading), Status: status, Heading: heading, Message: msg},
+		Reason:    reason,
 	}))
 }

@@ -39,6 +39,7 @@ type twitchEnv struct {
 	fake   *twitchtest.Fake
 	twitch *twitch.Client // the client the app uses
 	acc    *accounts.Service
+	accOpt accounts.Options // acc's, for another instance over the same database (a restart)
 	logs   *logBuffer
 
 	mu     sync.Mutex
@@ -81,8 +82,9 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 	t.Cleanup(rec.Close)
 	te.twitch = twitch.New(twitch.Config{ClientID: cfg.TwitchClientID, ClientSecret: cfg.TwitchSecret,
 		AuthURL: cfg.TwitchAuthURL.String(), APIURL: cfg.TwitchAPIURL.String()})
-	te.acc = accounts.New(accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Ingest: rec, Logger: log,
-		Callback: cfg.PublicURL.String() + "/webhooks/twitch", Secret: cfg.EventSubSecret, ClientID: cfg.TwitchClientID})
+	te.accOpt = accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Ingest: rec, Logger: log,
+		Callback: cfg.PublicURL.String() + "/webhooks/twitch", Secret: cfg.EventSubSecret, ClientID: cfg.TwitchClientID}
+	te.acc = accounts.New(te.accOpt)
 	if err := te.acc.Reseal(context.Background()); err != nil {
 		ts.Close()
 		t.Fatalf("reseal: %v", err)

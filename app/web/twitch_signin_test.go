@@ -65,7 +65,8 @@ func TestTwitchSignIn(t *testing.T) {
 			t.Fatalf("%d answered challenges for the subscription, want 1", challenges)
 		}
 
-		// The app's own user.authorization.revoke subscription comes with reconciliation.
+		// The app's own user.authorization.revoke subscription came with the sign-in; reconciling
+		// keeps it.
 		if err := te.acc.Reconcile(context.Background()); err != nil {
 			t.Fatalf("reconcile: %v", err)
 		}

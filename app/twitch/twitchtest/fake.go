@@ -57,6 +57,8 @@ type Fake struct {
 	messages     map[string]*message
 	requests     []Request
 	deliveries   []Delivery
+	unreachable  bool // requests get no answer: the connection is dropped
+	serverError  int  // requests are answered with this status (5xx), when not 0
 }
 
 // User is a Twitch account known to the fake.
@@ -110,7 +112,7 @@ func New(t testing.TB) *Fake {
 		subs:         map[string]*subscription{},
 		messages:     map[string]*message{},
 	}
-	f.srv = httptest.NewServer(f.logRequests(f.routes()))
+	f.srv = httptest.NewServer(f.outage(f.logRequests(f.routes())))
 	f.URL = f.srv.URL
 	f.AuthURL = f.URL + "/oauth2"
 	f.APIURL = f.URL + "/helix"
