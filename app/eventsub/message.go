@@ -25,9 +25,10 @@ type Subscription struct {
 
 // Transport is where Twitch delivers a subscription's messages.
 type Transport struct {
-	Method   string `json:"method"`
-	Callback string `json:"callback,omitempty"`
-	Secret   string `json:"secret,omitempty"`
+	Method    string `json:"method"`
+	Callback  string `json:"callback,omitempty"`
+	Secret    string `json:"secret,omitempty"`
+	SessionID string `json:"session_id,omitempty"` // the WebSocket transport's session
 }
 
 // Message is a parsed webhook body. Event is the raw "event" object of a notification;

@@ -27,15 +27,16 @@ type Event struct {
 	OccurredAt     time.Time `bun:"occurred_at,notnull"`
 	ReceivedAt     time.Time `bun:"received_at,notnull"`
 	Payload        string    `bun:"payload,notnull"` // the raw "event" JSON object
-	Source         string    `bun:"source,notnull"`  // SourceWebhook or SourceBackfill
+	Source         string    `bun:"source,notnull"`  // SourceWebhook, SourceWebSocket or SourceBackfill
 	DedupeKey      *string   `bun:"dedupe_key"`      // same key, same real-world event (see FollowKey)
 	Hidden         bool      `bun:"hidden,notnull"`  // kept and exported, but not a row of its own (a gift's subs)
 }
 
 // Where events come from.
 const (
-	SourceWebhook  = "webhook"
-	SourceBackfill = "backfill"
+	SourceWebhook   = "webhook"
+	SourceWebSocket = "websocket" // EventSub's WebSocket transport
+	SourceBackfill  = "backfill"
 )
 
 // FollowKey identifies a follow whichever road it took: EventSub gives followed_at with
@@ -244,7 +245,7 @@ func (s *Store) CountEvents(ctx context.Context, broadcasterID string) (int, err
 func (s *Store) LastEventAt(ctx context.Context, broadcasterID, eventType string) (*time.Time, error) {
 	var evs []Event
 	err := s.db.NewSelect().Model(&evs).Column("received_at").
-		Where("broadcaster_id = ?", broadcasterID).Where("type = ?", eventType).Where("source = ?", SourceWebhook).
+		Where("broadcaster_id = ?", broadcasterID).Where("type = ?", eventType).Where("source IN (?)", bun.In([]string{SourceWebhook, SourceWebSocket})).
 		OrderExpr("id DESC").Limit(1).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: last %s event of %s: %w", eventType, broadcasterID, err)

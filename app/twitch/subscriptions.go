@@ -135,3 +135,38 @@ func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
 		return c.helix(ctx, http.MethodDelete, "/eventsub/subscriptions", q, token, nil, nil)
 	})
 }
+
+// CreateWebSocketSubscription creates a subscription delivered to an EventSub WebSocket
+// session, with the user access token of the streamer the condition names (Twitch refuses an
+// app token for this transport). Twitch answers 202 with the subscription enabled at once.
+// Callback and Secret of req are ignored.
+func (c *Client) CreateWebSocketSubscription(ctx context.Context, userToken, sessionID string, req CreateSubscription) (eventsub.Subscription, error) {
+	if req.Type == "" || req.Version == "" || sessionID == "" || len(req.Condition) == 0 {
+		return eventsub.Subscription{}, errors.New("twitch: create websocket subscription: type, version, condition and session id are required")
+	}
+	body := struct {
+		Type      string             `json:"type"`
+		Version   string             `json:"version"`
+		Condition map[string]string  `json:"condition"`
+		Transport eventsub.Transport `json:"transport"`
+	}{req.Type, req.Version, req.Condition, eventsub.Transport{Method: "websocket", SessionID: sessionID}}
+	var resp struct {
+		Data []eventsub.Subscription `json:"data"`
+	}
+	if err := c.helix(ctx, http.MethodPost, "/eventsub/subscriptions", nil, userToken, body, &resp); err != nil {
+		return eventsub.Subscription{}, err
+	}
+	if len(resp.Data) == 0 {
+		return eventsub.Subscription{}, errors.New("twitch: POST /eventsub/subscriptions: no subscription in the response")
+	}
+	return resp.Data[0], nil
+}
+
+// DeleteSubscriptionAs deletes a subscription with a user token: the WebSocket transport's
+// subscriptions are the user's, not the app's. One Twitch does not know is ErrNotFound.
+func (c *Client) DeleteSubscriptionAs(ctx context.Context, userToken, id string) error {
+	if id == "" {
+		return errors.New("twitch: delete subscription: id is required")
+	}
+	return c.helix(ctx, http.MethodDelete, "/eventsub/subscriptions", url.Values{"id": {id}}, userToken, nil, nil)
+}

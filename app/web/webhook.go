@@ -70,27 +70,12 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 // notified stores a notification (once, whatever Twitch's retries) and answers 204.
 // It stores through the handler's announcement to the batcher.
 func (s *Server) notified(c *gin.Context, msg *eventsub.Message, arrival *ingest.Arrival) error {
-	facts, err := eventsub.Describe(msg.Subscription, msg.Event)
+	sent, _ := time.Parse(time.RFC3339Nano, c.GetHeader(eventsub.HeaderMessageTimestamp))
+	ev, err := ingest.Event(ingest.Delivery{MessageID: c.GetHeader(eventsub.HeaderMessageID), SentAt: sent,
+		Message: msg, Source: store.SourceWebhook}, s.now())
 	if err != nil {
 		s.metrics.Webhook(metrics.Malformed)
 		return badRequest(err.Error(), err)
-	}
-	now := s.now().UTC()
-	occurred := facts.OccurredAt
-	if occurred.IsZero() {
-		// Types without a time of their own happened when Twitch sent them.
-		occurred, _ = time.Parse(time.RFC3339Nano, c.GetHeader(eventsub.HeaderMessageTimestamp))
-		occurred = occurred.UTC()
-	}
-	ev := &store.Event{
-		MessageID: c.GetHeader(eventsub.HeaderMessageID), SubscriptionID: msg.Subscription.ID,
-		Type: msg.Subscription.Type, Version: msg.Subscription.Version, BroadcasterID: facts.BroadcasterID,
-		UserID: facts.UserID, UserLogin: facts.UserLogin, UserName: facts.UserName,
-		OccurredAt: occurred, ReceivedAt: now, Payload: string(msg.Event), Source: store.SourceWebhook,
-		Hidden: facts.Gifted, // the gift's own event is the row
-	}
-	if ev.Type == eventsub.ChannelFollow {
-		ev.DedupeKey = store.FollowKey(ev.UserID, ev.OccurredAt) // also fetched with the follower history
 	}
 	stored, err := arrival.Store(c.Request.Context(), ev)
 	if errors.Is(err, ingest.ErrBusy) {
