@@ -111,7 +111,8 @@ func (f *Fake) post(ctx context.Context, m *message, retry int) Delivery {
 
 // SendFollow is follower following broadcasterID now: the follower joins the followers list and
 // the enabled channel.follow subscription of the broadcaster gets a signed notification. It
-// returns the callback's status; an error when there is no such subscription or no answer.
+// returns the callback's status (0 for a websocket subscription); an error when there is no
+// such subscription or no answer.
 func (f *Fake) SendFollow(ctx context.Context, broadcasterID string, follower User) (int, error) {
 	f.mu.Lock()
 	b := f.users[broadcasterID]
@@ -174,12 +175,16 @@ func (f *Fake) send(ctx context.Context, m *message) (int, error) {
 	f.mu.Lock()
 	f.messages[m.id] = m
 	f.mu.Unlock()
+	if m.sub.webSocket() {
+		return f.sendWebSocket(m, 0)
+	}
 	d := f.post(ctx, m, 0)
 	return d.Status, d.Err
 }
 
 // Resend POSTs an earlier message again, as Twitch's retries do: same message id and body, a
-// fresh timestamp and signature, and the retry counter one higher.
+// fresh timestamp and signature, and the retry counter one higher. A websocket subscription's
+// message is sent again on its session, as Twitch's at-least-once delivery may.
 func (f *Fake) Resend(ctx context.Context, messageID string) (int, error) {
 	f.mu.Lock()
 	m := f.messages[messageID]
@@ -196,6 +201,9 @@ func (f *Fake) Resend(ctx context.Context, messageID string) (int, error) {
 		return 0, fmt.Errorf("twitchtest: Resend: no message %s", messageID)
 	case !exists:
 		return 0, fmt.Errorf("twitchtest: Resend: subscription %s was deleted; Twitch would not retry", m.sub.ID)
+	}
+	if m.sub.webSocket() {
+		return f.sendWebSocket(m, retry)
 	}
 	d := f.post(ctx, m, retry)
 	return d.Status, d.Err

@@ -66,6 +66,8 @@ type Subscription struct {
 	Condition map[string]string // as the app sent it; Twitch shows it with every key (see wire)
 	Callback  string
 	Secret    string
+	SessionID string // the WebSocket transport's session; "" for a webhook
+	UserID    string // whose token created a websocket subscription
 	Cost      int
 	CreatedAt time.Time
 }
@@ -78,10 +80,16 @@ type subscription struct {
 // wire is the subscription as Twitch shows it in API answers and messages: no secret, and the
 // condition with every key of the type's, "" for those not set.
 func (s Subscription) wire() eventsub.Subscription {
+	tr := eventsub.Transport{Method: "webhook", Callback: s.Callback}
+	if s.SessionID != "" {
+		tr = eventsub.Transport{Method: "websocket", SessionID: s.SessionID}
+	}
 	return eventsub.Subscription{ID: s.ID, Type: s.Type, Version: s.Version, Status: s.Status, Cost: s.Cost,
-		Condition: fullCondition(s.Type, s.Condition), Transport: eventsub.Transport{Method: "webhook", Callback: s.Callback},
-		CreatedAt: s.CreatedAt}
+		Condition: fullCondition(s.Type, s.Condition), Transport: tr, CreatedAt: s.CreatedAt}
 }
+
+// webSocket reports whether the subscription delivers to a WebSocket session.
+func (s Subscription) webSocket() bool { return s.SessionID != "" }
 
 // fullCondition is cond as Twitch lists it: every key of the type's condition, "" for those
 // not set (a raid into a channel has from_broadcaster_user_id ""). Twitch treats "" as unset,
@@ -155,8 +163,8 @@ func (f *Fake) handleCreateSubscription(w http.ResponseWriter, r *http.Request, 
 	case req.Transport.Method == "websocket" && tok.isApp():
 		helixError(w, http.StatusBadRequest, "invalid transport and auth combination")
 		return
-	case req.Transport.Method != "webhook":
-		helixError(w, http.StatusBadRequest, "unsupported transport method (twitchtest serves webhooks only)")
+	case req.Transport.Method != "webhook" && req.Transport.Method != "websocket":
+		helixError(w, http.StatusBadRequest, "unsupported transport method")
 		return
 	}
 	st, ok := subTypes[req.Type]
@@ -166,6 +174,10 @@ func (f *Fake) handleCreateSubscription(w http.ResponseWriter, r *http.Request, 
 	}
 	if msg := checkCondition(st, req.Condition); msg != "" {
 		helixError(w, http.StatusBadRequest, msg)
+		return
+	}
+	if req.Transport.Method == "websocket" {
+		f.createWebSocketSubscription(w, req, st, tok)
 		return
 	}
 	if u, err := url.Parse(req.Transport.Callback); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -203,6 +215,44 @@ func (f *Fake) handleCreateSubscription(w http.ResponseWriter, r *http.Request, 
 		"total": total, "total_cost": totalCost, "max_total_cost": maxTotalCost})
 	// Twitch sends the challenge at once; it may arrive before the app has read the 202.
 	go f.verify(snapshot, s.verified)
+}
+
+// createWebSocketSubscription is the websocket transport's create: a user token, a session
+// that is open, and the subscription is enabled at once (no challenge).
+func (f *Fake) createWebSocketSubscription(w http.ResponseWriter, req createRequest, st subType, tok accessToken) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.useSessionLocked(req.Transport.SessionID); err != nil {
+		helixError(w, http.StatusBadRequest, "websocket transport session "+err.Error())
+		return
+	}
+	if !f.authorizedLocked(st, req.Type, req.Condition) || (st.grantor != "" && req.Condition[st.grantor] != tok.userID) {
+		helixError(w, http.StatusForbidden, "subscription missing proper authorization")
+		return
+	}
+	if f.duplicateLocked(req.Type, req.Version, req.Condition) {
+		helixError(w, http.StatusConflict, "subscription already exists")
+		return
+	}
+	s := &subscription{verified: make(chan struct{}), Subscription: Subscription{
+		ID: eventsub.NewID(), Type: req.Type, Version: req.Version, Status: StatusEnabled,
+		Condition: maps.Clone(req.Condition), SessionID: req.Transport.SessionID, UserID: tok.userID,
+		Cost: 0, CreatedAt: time.Now().UTC(),
+	}}
+	close(s.verified)
+	f.subs[s.ID] = s
+	total, totalCost := f.totalsLocked()
+	writeJSON(w, http.StatusAccepted, map[string]any{"data": []eventsub.Subscription{s.clone().wire()},
+		"total": total, "total_cost": totalCost, "max_total_cost": maxTotalCost})
+}
+
+// visible reports whether tok may list or delete s: an app token sees webhook subscriptions,
+// a user token the websocket subscriptions it created.
+func visible(s Subscription, tok accessToken) bool {
+	if tok.isApp() {
+		return !s.webSocket()
+	}
+	return s.webSocket() && s.UserID == tok.userID
 }
 
 func checkCondition(st subType, cond map[string]string) string {
@@ -289,11 +339,8 @@ func (f *Fake) totalsLocked() (total, cost int) {
 }
 
 // handleListSubscriptions is GET /helix/eventsub/subscriptions with at most one filter.
+// An app token lists webhook subscriptions, a user token the websocket ones it created.
 func (f *Fake) handleListSubscriptions(w http.ResponseWriter, r *http.Request, tok accessToken) {
-	if !tok.isApp() {
-		helixError(w, http.StatusUnauthorized, "app access token required to list webhook subscriptions")
-		return
-	}
 	q := r.URL.Query()
 	var filters []string
 	for _, k := range []string{"status", "type", "user_id", "subscription_id"} {
@@ -316,6 +363,8 @@ func (f *Fake) handleListSubscriptions(w http.ResponseWriter, r *http.Request, t
 	}
 	keep := func(s Subscription) bool {
 		switch {
+		case !visible(s, tok):
+			return false
 		case q.Has("status"):
 			return s.Status == q.Get("status")
 		case q.Has("type"):
@@ -350,19 +399,19 @@ func (f *Fake) handleListSubscriptions(w http.ResponseWriter, r *http.Request, t
 }
 
 // handleDeleteSubscription is DELETE /helix/eventsub/subscriptions?id=.
+// As for listing, an app token deletes webhook subscriptions, a user token its websocket ones.
 func (f *Fake) handleDeleteSubscription(w http.ResponseWriter, r *http.Request, tok accessToken) {
-	if !tok.isApp() {
-		helixError(w, http.StatusUnauthorized, "app access token required to delete webhook subscriptions")
-		return
-	}
 	id := r.URL.Query().Get("id")
 	if id == "" {
 		helixError(w, http.StatusBadRequest, `Missing required parameter "id"`)
 		return
 	}
 	f.mu.Lock()
-	_, ok := f.subs[id]
-	delete(f.subs, id)
+	s, ok := f.subs[id]
+	ok = ok && visible(s.Subscription, tok)
+	if ok {
+		delete(f.subs, id)
+	}
 	f.mu.Unlock()
 	if !ok {
 		helixError(w, http.StatusNotFound, "subscription not found")

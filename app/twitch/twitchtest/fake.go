@@ -1,5 +1,6 @@
 // Package twitchtest is a fake Twitch for tests: one httptest server that answers OAuth
-// (id.twitch.tv/oauth2), Helix (api.twitch.tv/helix) and EventSub's webhook transport the way
+// (id.twitch.tv/oauth2), Helix (api.twitch.tv/helix), EventSub's webhook transport and its
+// WebSocket transport (eventsub.wss.twitch.tv/ws, at /ws) the way
 // Twitch does (same paths, headers, status codes, JSON shapes and error bodies) and that sends
 // signed EventSub messages to the callbacks subscribed on it.
 //
@@ -59,6 +60,9 @@ type Fake struct {
 	deliveries   []Delivery
 	unreachable  bool // requests get no answer: the connection is dropped
 	serverError  int  // requests are answered with this status (5xx), when not 0
+	wsSessions   map[string]*wsSession
+	wsOrder      []string      // ids of the open sessions, oldest first
+	wsUnused     time.Duration // see SetWebSocketUnusedTimeout
 }
 
 // User is a Twitch account known to the fake.
@@ -111,6 +115,7 @@ func New(t testing.TB) *Fake {
 		buckets:      map[string]*bucket{},
 		subs:         map[string]*subscription{},
 		messages:     map[string]*message{},
+		wsSessions:   map[string]*wsSession{},
 	}
 	f.srv = httptest.NewServer(f.outage(f.logRequests(f.routes())))
 	f.URL = f.srv.URL
@@ -140,6 +145,7 @@ func (f *Fake) routes() http.Handler {
 	mux.HandleFunc("POST /helix/eventsub/subscriptions", f.helix(f.handleCreateSubscription))
 	mux.HandleFunc("GET /helix/eventsub/subscriptions", f.helix(f.handleListSubscriptions))
 	mux.HandleFunc("DELETE /helix/eventsub/subscriptions", f.helix(f.handleDeleteSubscription))
+	mux.HandleFunc("GET /ws", f.handleWebSocket)
 	mux.HandleFunc("/helix/", func(w http.ResponseWriter, r *http.Request) {
 		helixError(w, http.StatusNotFound, "")
 	})
@@ -214,6 +220,9 @@ func (s *statusRecorder) WriteHeader(code int) {
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets the WebSocket upgrade reach the connection.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
