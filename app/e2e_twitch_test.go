@@ -28,7 +28,7 @@ func TestEndToEndWithTwitch(t *testing.T) {
 			"TWITCH_CLIENT_ID", fake.ClientID, "TWITCH_CLIENT_SECRET", fake.ClientSecret,
 			"TWITCH_AUTH_URL", fake.AuthURL, "TWITCH_API_URL", fake.APIURL,
 			"EVENTSUB_SECRET", "e2e-eventsub-secret", "SESSION_SECRET", strings.Repeat("s", 40),
-			"TOKEN_KEY", tokenbox.NewKey(),
+			"TOKEN_KEY", tokenbox.NewKey(), "EVENTSUB_TRANSPORT", "webhook", // the fake delivers to plain http
 		}
 		app := startApp(t, db, env...)
 

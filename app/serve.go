@@ -17,6 +17,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/accounts"
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/doorbell"
+	"github.com/twitch-event-viewer/tev/app/eventsubws"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
 	"github.com/twitch-event-viewer/tev/app/presence"
@@ -64,8 +65,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	ing := newIngest(st, bell, met, log)
 	defer ing.Close() // on the way out before the store closes; after a shutdown, already closed
 	var acc *accounts.Service
+	var sessions *eventsubws.Manager
 	if !cfg.Demo() {
 		acc = newAccounts(cfg, st, ing, log)
+		if cfg.WebSocket() {
+			sessions = eventsubws.NewManager(eventsubws.Options{URL: cfg.EventSubWSURL.String(),
+				Subscriber: acc, Ingest: ing, Logger: log})
+			acc.UseSessions(sessions)
+		}
 		if err := acc.Reseal(ctx); err != nil {
 			return fmt.Errorf("TOKEN_KEY: %w", err)
 		}
@@ -85,6 +92,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("listen on PORT %d: %w", cfg.Port, err)
+	}
+	if !cfg.Demo() {
+		log.Info("eventsub transport", "transport", cfg.EventSubTransport, "reason", cfg.TransportReason)
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL.String(),
 		"database", st.Dialect(), "demo", cfg.Demo(), "pusher", pub != nil, "metrics", cfg.MetricsToken != "")
@@ -111,6 +121,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout io.Writer) er
 			log.Error("doorbell stopped", "err", err)
 		}
 	}()
+	if sessions != nil {
+		// Waited for: a notification being stored finishes before the store closes.
+		waited.Go(func() { sessions.Run(cleanCtx) })
+	}
 	if acc != nil {
 		go acc.Run(cleanCtx, reconcileEvery)
 	}

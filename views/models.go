@@ -85,6 +85,8 @@ type AccountStatus struct {
 	NeedsReconnect   bool
 	Reason           string
 	PublicURLWarning string // why Twitch cannot reach the callback, or ""
+	Transport        string // "websocket" or "webhook": how EventSub delivers
+	TransportReason  string // why that transport is in use
 	Subscriptions    []SubscriptionStatus
 	CanResubscribe   bool   // some subscription is not live
 	Summary          string // one line for the collapsed panel

@@ -99,6 +99,10 @@ type Service struct {
 
 	// One refresh at a time per account in this process (see refresh). Striped.
 	refreshLocks [64]sync.Mutex
+
+	sessions   Sessions // nil: webhooks; see UseSessions
+	sessionMu  sync.Mutex
+	sessionIDs map[string]string // broadcaster id → their current WebSocket session
 }
 
 // Options are the Service's dependencies.
@@ -174,6 +178,12 @@ func (s *Service) SignIn(ctx context.Context, g Grant) (*store.Account, error) {
 // of a disconnect), and its newest followers are stored. Failures are recorded for the
 // dashboard, and returned.
 func (s *Service) Setup(ctx context.Context, broadcasterID string) error {
+	if s.webSocket() {
+		// The session's welcome creates the subscriptions; the app's own one needs a webhook.
+		s.sessions.Start(broadcasterID)
+		_, histErr := s.SyncHistory(ctx, broadcasterID)
+		return histErr
+	}
 	appErr := s.EnsureAppSubscription(ctx)
 	subErr := s.EnsureSubscriptions(ctx, broadcasterID)
 	_, histErr := s.SyncHistory(ctx, broadcasterID)
@@ -353,6 +363,9 @@ func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
 				s.log.Warn("validate twitch tokens", "err", err)
 			}
 		case <-reconcile.C:
+			if s.webSocket() {
+				continue // each session creates its own subscriptions
+			}
 			if err := s.Reconcile(ctx); err != nil {
 				s.log.Warn("reconcile eventsub subscriptions", "err", err)
 			}
@@ -365,14 +378,18 @@ func (s *Service) Run(ctx context.Context, reconcileEvery time.Duration) {
 // arrived while the app was down fetched from the follower history. Failures are logged; the
 // reconcile tries again.
 func (s *Service) StartUp(ctx context.Context) {
-	if err := s.EnsureAppSubscription(ctx); err != nil {
-		s.log.Warn("create the app's eventsub subscription", "err", err)
+	if !s.webSocket() {
+		if err := s.EnsureAppSubscription(ctx); err != nil {
+			s.log.Warn("create the app's eventsub subscription", "err", err)
+		}
 	}
 	if err := s.ValidateAll(ctx); err != nil {
 		s.log.Warn("validate twitch tokens", "err", err)
 	}
-	if err := s.Reconcile(ctx); err != nil {
-		s.log.Warn("reconcile eventsub subscriptions", "err", err)
+	if !s.webSocket() {
+		if err := s.Reconcile(ctx); err != nil {
+			s.log.Warn("reconcile eventsub subscriptions", "err", err)
+		}
 	}
 	accounts, err := s.store.ListAccounts(ctx)
 	if err != nil {
@@ -382,6 +399,9 @@ func (s *Service) StartUp(ctx context.Context) {
 	for _, a := range accounts {
 		if a.Status != store.AccountOK {
 			continue
+		}
+		if s.webSocket() {
+			s.sessions.Start(a.BroadcasterID)
 		}
 		if n, err := s.SyncHistory(ctx, a.BroadcasterID); err != nil {
 			s.log.Warn("catch up follower history", "broadcaster_id", a.BroadcasterID, "err", err)

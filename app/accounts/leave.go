@@ -32,6 +32,15 @@ func (s *Service) Revoked(ctx context.Context, broadcasterID string) error {
 }
 
 func (s *Service) cleanUpAtTwitch(ctx context.Context, broadcasterID string, revokeTokens bool) {
+	if s.webSocket() {
+		// Closing the session disables its subscriptions at Twitch.
+		s.sessions.Stop(broadcasterID)
+		s.sessionMu.Lock()
+		delete(s.sessionIDs, broadcasterID)
+		s.sessionMu.Unlock()
+		s.revokeTokens(ctx, broadcasterID, revokeTokens)
+		return
+	}
 	rows, err := s.store.SubscriptionsOf(ctx, broadcasterID)
 	if err != nil {
 		s.log.Warn("list subscriptions to delete", "broadcaster_id", broadcasterID, "err", err)
@@ -44,7 +53,11 @@ func (s *Service) cleanUpAtTwitch(ctx context.Context, broadcasterID string, rev
 			s.log.Warn("delete subscription at twitch", "subscription_id", row.ID, "err", err)
 		}
 	}
-	if !revokeTokens {
+	s.revokeTokens(ctx, broadcasterID, revokeTokens)
+}
+
+func (s *Service) revokeTokens(ctx context.Context, broadcasterID string, revoke bool) {
+	if !revoke {
 		return
 	}
 	a, err := s.store.AccountByID(ctx, broadcasterID)

@@ -62,6 +62,14 @@ func (s *Service) ensureAll(ctx context.Context, broadcasterID string, ws []want
 	if len(ws) == 0 {
 		return nil
 	}
+	if s.webSocket() {
+		// A session's subscriptions are new with it: there is nothing to adopt.
+		var errs []error
+		for _, w := range ws {
+			errs = append(errs, s.ensure(ctx, broadcasterID, w))
+		}
+		return errors.Join(errs...)
+	}
 	remote, err := s.twitch.ListSubscriptions(ctx, twitch.SubscriptionFilter{UserID: broadcasterID})
 	if err != nil {
 		s.log.Warn("list eventsub subscriptions", "broadcaster_id", broadcasterID, "err", err)
@@ -153,8 +161,18 @@ func (s *Service) create(ctx context.Context, broadcasterID string, w wanted) er
 }
 
 func (s *Service) createOrAdopt(ctx context.Context, broadcasterID string, w wanted, adopt bool) error {
-	sub, err := s.twitch.CreateSubscription(ctx, twitch.CreateSubscription{
-		Type: w.Type, Version: w.Version, Condition: w.Condition, Callback: s.callback, Secret: s.secret})
+	var sub eventsub.Subscription
+	var err error
+	if s.webSocket() {
+		var sent bool
+		if sub, sent, err = s.createOnSession(ctx, broadcasterID, w); !sent {
+			return nil
+		}
+		adopt = false
+	} else {
+		sub, err = s.twitch.CreateSubscription(ctx, twitch.CreateSubscription{
+			Type: w.Type, Version: w.Version, Condition: w.Condition, Callback: s.callback, Secret: s.secret})
+	}
 	if adopt && errors.Is(err, twitch.ErrConflict) {
 		existing, findErr := s.find(ctx, broadcasterID, w)
 		if findErr != nil {
@@ -270,7 +288,7 @@ func (s *Service) Resubscribe(ctx context.Context, broadcasterID string) error {
 // forget deletes a subscription at Twitch (a 404 means it is gone already) and locally.
 func (s *Service) forget(ctx context.Context, row store.Subscription) error {
 	if row.Status != statusError {
-		if err := s.twitch.DeleteSubscription(ctx, row.ID); err != nil && !errors.Is(err, twitch.ErrNotFound) {
+		if err := s.deleteAtTwitch(ctx, row); err != nil && !errors.Is(err, twitch.ErrNotFound) {
 			return err
 		}
 	}
@@ -280,6 +298,9 @@ func (s *Service) forget(ctx context.Context, row store.Subscription) error {
 // Reconcile makes Twitch and our table agree, at start-up and periodically: subscriptions of
 // accounts that are missing or failed are recreated, and ours that belong to no account deleted.
 func (s *Service) Reconcile(ctx context.Context) error {
+	if s.webSocket() {
+		return nil // each WebSocket session creates its own subscriptions
+	}
 	remote, err := s.twitch.ListSubscriptions(ctx, twitch.SubscriptionFilter{})
 	if err != nil {
 		return err

@@ -46,7 +46,13 @@ type Config struct {
 	StreamsMax        int           // open live streams on this instance; 0: not set (serve derives it from RLIMIT_NOFILE)
 	TrustedProxies    []string      // proxies (IPs, CIDRs) whose ClientIPHeader names the client; none: the peer is the client
 	ClientIPHeader    string        // the header trusted proxies put the client's address in
+	EventSubTransport string        // TransportWebhook or TransportWebSocket (auto resolved)
+	TransportReason   string        // why EventSubTransport was chosen, for the dashboard
+	EventSubWSURL     *url.URL      // the EventSub WebSocket endpoint
 }
+
+// WebSocket reports whether EventSub notifications arrive over the WebSocket transport.
+func (c Config) WebSocket() bool { return c.EventSubTransport == TransportWebSocket }
 
 // Demo reports whether the app runs without Twitch credentials, offering the demo sign-in.
 func (c Config) Demo() bool { return c.TwitchClientID == "" }
@@ -132,6 +138,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PublicURL = parseURL(&errs, "PUBLIC_URL", or(getenv("PUBLIC_URL"), fmt.Sprintf("http://localhost:%d", port)))
 	c.TwitchAPIURL = parseURL(&errs, "TWITCH_API_URL", or(getenv("TWITCH_API_URL"), DefaultTwitchAPIURL))
 	c.TwitchAuthURL = parseURL(&errs, "TWITCH_AUTH_URL", or(getenv("TWITCH_AUTH_URL"), DefaultTwitchAuthURL))
+	c.EventSubWSURL = parseWSURL(&errs, "TWITCH_EVENTSUB_WS_URL", or(getenv("TWITCH_EVENTSUB_WS_URL"), DefaultEventSubWSURL))
+	if c.EventSubTransport, c.TransportReason, err = chooseTransport(getenv("EVENTSUB_TRANSPORT"), c.PublicURL); err != nil {
+		errs = append(errs, err)
+	}
 	switch keys := getenv("TOKEN_KEY"); {
 	case keys != "":
 		box, err := tokenbox.Parse(keys)

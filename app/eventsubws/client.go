@@ -250,7 +250,7 @@ func (c *client) revoked(ctx context.Context, f frame) {
 		c.log.Warn("eventsub websocket revocation malformed", "message_id", f.Metadata.MessageID, "err", err)
 		return
 	}
-	if err := c.o.Subscriber.RecordRevocation(ctx, msg.Subscription); err != nil {
+	if _, err := c.o.Subscriber.RecordRevocation(ctx, msg.Subscription); err != nil {
 		c.log.Warn("record eventsub revocation", "subscription_id", msg.Subscription.ID, "err", err)
 	}
 }

@@ -35,7 +35,7 @@ const (
 // the webhook does: the accounts service.
 type Subscriber interface {
 	SubscribeSession(ctx context.Context, broadcasterID, sessionID string) error
-	RecordRevocation(ctx context.Context, sub eventsub.Subscription) error
+	RecordRevocation(ctx context.Context, sub eventsub.Subscription) (known bool, err error)
 }
 
 // Recorder stores events once by message id and announces the new ones: the ingest batcher.

@@ -31,7 +31,10 @@ func (s *Server) accountStatus(ctx context.Context, broadcasterID string) (*view
 		return nil, unavailable("Your account could not be loaded: the database is not answering.", err)
 	}
 	st := &views.AccountStatus{NeedsReconnect: a.Status == store.AccountNeedsReconnect, Reason: a.StatusReason,
-		PublicURLWarning: publicURLWarning(s.cfg.PublicURL.Scheme, s.cfg.PublicURL.Port()), HistoryComplete: a.HistoryComplete}
+		HistoryComplete: a.HistoryComplete, Transport: s.cfg.EventSubTransport, TransportReason: s.cfg.TransportReason}
+	if !s.cfg.WebSocket() {
+		st.PublicURLWarning = publicURLWarning(s.cfg.PublicURL.Scheme, s.cfg.PublicURL.Port())
+	}
 	for _, sub := range subs {
 		row := views.SubscriptionStatus{Type: sub.Type, Status: sub.Status, Label: statusLabel(sub.Status),
 			Live: sub.Status == "enabled", LastError: sub.LastError}

@@ -106,4 +106,10 @@ func (s *Server) dashboardExport(c *gin.Context) error {
 	return nil
 }
 
-func (s *Server) callbackURL() string { return s.cfg.PublicURL.String() + "/webhooks/twitch" }
+// callbackURL is "" when events come over EventSub WebSocket sessions: there is no callback.
+func (s *Server) callbackURL() string {
+	if s.cfg.WebSocket() {
+		return ""
+	}
+	return s.cfg.PublicURL.String() + "/webhooks/twitch"
+}

@@ -61,7 +61,7 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 	vars := map[string]string{
 		"TWITCH_CLIENT_ID": fake.ClientID, "TWITCH_CLIENT_SECRET": fake.ClientSecret,
 		"TWITCH_AUTH_URL": fake.AuthURL, "TWITCH_API_URL": fake.APIURL,
-		"PUBLIC_URL": publicURL, "EVENTSUB_SECRET": testSecret,
+		"PUBLIC_URL": publicURL, "EVENTSUB_SECRET": testSecret, "EVENTSUB_TRANSPORT": "webhook",
 		"SESSION_SECRET": "twitch-e2e-session-secret-0123456789abcdef", "TOKEN_KEY": tokenbox.NewKey(),
 		"DATA_DIR": db.DataDir, "DATABASE_URL": db.DatabaseURL,
 	}
