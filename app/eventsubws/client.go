@@ -117,7 +117,9 @@ func (c *client) session(ctx context.Context) (subscribed bool, err error) {
 			if msg.conn == next {
 				old := cur
 				cur, next = next, nil
-				go old.Close(websocket.StatusNormalClosure, "reconnected")
+				// Twitch sends nothing more on the old connection once the new one is welcomed,
+				// but what it sent before may still be on the way: a close now would discard it.
+				time.AfterFunc(handoverDrain, func() { old.Close(websocket.StatusNormalClosure, "reconnected") })
 				c.log.Info("eventsub websocket reconnected", "session_id", s.Session.ID)
 				continue
 			}

@@ -28,7 +28,8 @@ const (
 	welcomeTimeout   = 15 * time.Second // from connecting to the welcome
 	minBackoff       = time.Second
 	maxBackoff       = 2 * time.Minute
-	maxMessage       = 1 << 20 // EventSub messages are a few KiB
+	maxMessage       = 1 << 20     // EventSub messages are a few KiB
+	handoverDrain    = time.Second // the old connection is read this long after a reconnect
 )
 
 // Subscriber creates a streamer's subscriptions on a new session and records revocations, as

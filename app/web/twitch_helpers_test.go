@@ -20,6 +20,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/config"
 	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/eventsubws"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
@@ -36,11 +37,12 @@ import (
 // ConfigureGoth sets goth's globals: tests that use a twitchEnv must not call t.Parallel.
 type twitchEnv struct {
 	*env
-	fake   *twitchtest.Fake
-	twitch *twitch.Client // the client the app uses
-	acc    *accounts.Service
-	accOpt accounts.Options // acc's, for another instance over the same database (a restart)
-	logs   *logBuffer
+	fake     *twitchtest.Fake
+	twitch   *twitch.Client // the client the app uses
+	acc      *accounts.Service
+	accOpt   accounts.Options    // acc's, for another instance over the same database (a restart)
+	sessions *eventsubws.Manager // with the websocket transport
+	logs     *logBuffer
 
 	mu     sync.Mutex
 	issued map[string]bool // every token of the fake's that the test has seen the app hold
@@ -49,6 +51,13 @@ type twitchEnv struct {
 // newTwitchEnv starts the fake Twitch and the app. When the test ends it checks that no token
 // the app was seen holding appears in the app's log.
 func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
+	t.Helper()
+	return newTwitchEnvWith(t, db, "webhook")
+}
+
+// newTwitchEnvWith is newTwitchEnv with EventSub over transport: "webhook", or "websocket" (the
+// fake's EventSub WebSocket, one client per signed-in streamer, as serve wires it).
+func newTwitchEnvWith(t *testing.T, db storetest.DB, transport string) *twitchEnv {
 	t.Helper()
 	fake := twitchtest.New(t)
 	te := &twitchEnv{fake: fake, logs: &logBuffer{t: t}, issued: map[string]bool{}}
@@ -61,8 +70,9 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 	vars := map[string]string{
 		"TWITCH_CLIENT_ID": fake.ClientID, "TWITCH_CLIENT_SECRET": fake.ClientSecret,
 		"TWITCH_AUTH_URL": fake.AuthURL, "TWITCH_API_URL": fake.APIURL,
-		"PUBLIC_URL": publicURL, "EVENTSUB_SECRET": testSecret, "EVENTSUB_TRANSPORT": "webhook",
-		"SESSION_SECRET": "twitch-e2e-session-secret-0123456789abcdef", "TOKEN_KEY": tokenbox.NewKey(),
+		"PUBLIC_URL": publicURL, "EVENTSUB_SECRET": testSecret, "EVENTSUB_TRANSPORT": transport,
+		"TWITCH_EVENTSUB_WS_URL": fake.WebSocketURL(),
+		"SESSION_SECRET":         "twitch-e2e-session-secret-0123456789abcdef", "TOKEN_KEY": tokenbox.NewKey(),
 		"DATA_DIR": db.DataDir, "DATABASE_URL": db.DatabaseURL,
 	}
 	cfg, err := config.Load(func(k string) string { return vars[k] })
@@ -85,6 +95,15 @@ func newTwitchEnv(t *testing.T, db storetest.DB) *twitchEnv {
 	te.accOpt = accounts.Options{Store: st, Twitch: te.twitch, Box: cfg.TokenBox, Ingest: rec, Logger: log,
 		Callback: cfg.PublicURL.String() + "/webhooks/twitch", Secret: cfg.EventSubSecret, ClientID: cfg.TwitchClientID}
 	te.acc = accounts.New(te.accOpt)
+	if cfg.WebSocket() {
+		te.sessions = eventsubws.NewManager(eventsubws.Options{URL: cfg.EventSubWSURL.String(),
+			Subscriber: te.acc, Ingest: rec, Logger: log})
+		te.acc.UseSessions(te.sessions)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); te.sessions.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done }) // before the batcher and the store close
+	}
 	if err := te.acc.Reseal(context.Background()); err != nil {
 		ts.Close()
 		t.Fatalf("reseal: %v", err)

@@ -35,6 +35,8 @@ type wsSession struct {
 	subscribed chan struct{} // closed at its first subscription (guarded by Fake.mu)
 	used       bool          // guarded by Fake.mu
 	closed     bool          // guarded by Fake.mu
+	open       int           // connections open (guarded by Fake.mu)
+	total      int           // connections ever welcomed (guarded by Fake.mu)
 
 	mu   sync.Mutex // serialises writes and guards conn and last
 	conn *websocket.Conn
@@ -50,6 +52,17 @@ func (f *Fake) SetWebSocketUnusedTimeout(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.wsUnused = d
+}
+
+// WebSocketConnections reports how many connections of the session are open and how many
+// there have been: after a reconnect handover, 1 and 2.
+func (f *Fake) WebSocketConnections(sessionID string) (open, total int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.wsSessions[sessionID]; s != nil {
+		return s.open, s.total
+	}
+	return 0, 0
 }
 
 // WebSocketSessions returns the ids of the sessions whose connection is open, oldest first.
@@ -90,7 +103,14 @@ func (f *Fake) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		f.wsOrder = append(f.wsOrder, s.id)
 	}
 	unused := f.wsUnused
+	s.open++
+	s.total++
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		s.open--
+		f.mu.Unlock()
+	}()
 	if unused <= 0 {
 		unused = s.keepalive
 	}
@@ -194,6 +214,7 @@ func (f *Fake) wsWrite(s *wsSession, c *websocket.Conn, typ string, sub *Subscri
 	return f.wsWriteID(s, c, eventsub.NewID(), typ, sub, payload)
 }
 
+// wsWriteID sends a message with the given id on c, or on the session's connection when c is nil.
 func (f *Fake) wsWriteID(s *wsSession, c *websocket.Conn, id, typ string, sub *Subscription, payload any) error {
 	meta := map[string]string{"message_id": id, "message_type": typ,
 		"message_timestamp": time.Now().UTC().Format(time.RFC3339Nano)}
@@ -206,6 +227,11 @@ func (f *Fake) wsWriteID(s *wsSession, c *websocket.Conn, id, typ string, sub *S
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c == nil {
+		// The session's connection now: a handover switches it under this lock, so a message
+		// goes out on the old connection before the new one's welcome, or on the new one.
+		c = s.conn
+	}
 	ctx, cancel := context.WithTimeout(f.ctx, callbackTimeout)
 	defer cancel()
 	if err := c.Write(ctx, websocket.MessageText, raw); err != nil {
@@ -225,12 +251,9 @@ func (f *Fake) sendWebSocket(m *message, retry int) (int, error) {
 	if s == nil || s.closed {
 		d.Err = fmt.Errorf("twitchtest: deliver %s %s: session %s is closed", m.typ, m.id, m.sub.SessionID)
 	} else {
-		s.mu.Lock()
-		c := s.conn
-		s.mu.Unlock()
 		var payload json.RawMessage = m.body
 		sub := m.sub
-		if err := f.wsWriteID(s, c, m.id, m.typ, &sub, payload); err != nil {
+		if err := f.wsWriteID(s, nil, m.id, m.typ, &sub, payload); err != nil {
 			d.Err = fmt.Errorf("twitchtest: deliver %s %s on session %s: %w", m.typ, m.id, s.id, err)
 		}
 	}
