@@ -63,6 +63,7 @@ type Fake struct {
 	wsSessions   map[string]*wsSession
 	wsOrder      []string      // ids of the open sessions, oldest first
 	wsUnused     time.Duration // see SetWebSocketUnusedTimeout
+	wsKeepalive  time.Duration // see SetWebSocketKeepalive
 }
 
 // User is a Twitch account known to the fake.

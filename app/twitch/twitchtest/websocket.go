@@ -35,6 +35,7 @@ type wsSession struct {
 	subscribed chan struct{} // closed at its first subscription (guarded by Fake.mu)
 	used       bool          // guarded by Fake.mu
 	closed     bool          // guarded by Fake.mu
+	silent     bool          // no keepalives (guarded by Fake.mu)
 	open       int           // connections open (guarded by Fake.mu)
 	total      int           // connections ever welcomed (guarded by Fake.mu)
 
@@ -52,6 +53,25 @@ func (f *Fake) SetWebSocketUnusedTimeout(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.wsUnused = d
+}
+
+// SetWebSocketKeepalive sets the keepalive timeout of the sessions welcomed from now on, below
+// Twitch's minimum of 10 s if need be, so that tests of a silent connection end soon. 0
+// restores Twitch's behaviour.
+func (f *Fake) SetWebSocketKeepalive(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.wsKeepalive = d
+}
+
+// SilenceWebSocket stops the session's keepalives, as a connection that died without a close
+// looks to the client: the client must notice the silence and connect again.
+func (f *Fake) SilenceWebSocket(sessionID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s := f.wsSessions[sessionID]; s != nil {
+		s.silent = true
+	}
 }
 
 // WebSocketConnections reports how many connections of the session are open and how many
@@ -82,6 +102,11 @@ func (f *Fake) handleWebSocket(w http.ResponseWriter, r *http.Request) {
 		}
 		keepalive = time.Duration(min(max(n, 10), 600)) * time.Second
 	}
+	f.mu.Lock()
+	if f.wsKeepalive > 0 {
+		keepalive = f.wsKeepalive
+	}
+	f.mu.Unlock()
 	reconnectOf := r.URL.Query().Get("reconnect")
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
@@ -173,8 +198,11 @@ func (f *Fake) serveSession(s *wsSession, c *websocket.Conn, fresh bool, unused 
 			c.Close(4003, "connection unused")
 			done = true
 		case <-tick.C:
+			f.mu.Lock()
+			silent := s.silent
+			f.mu.Unlock()
 			s.mu.Lock()
-			quiet := s.conn == c && time.Since(s.last) >= s.keepalive-s.keepalive/4
+			quiet := !silent && s.conn == c && time.Since(s.last) >= s.keepalive-s.keepalive/4
 			s.mu.Unlock()
 			if quiet {
 				_ = f.wsWrite(s, c, "session_keepalive", nil, struct{}{})
