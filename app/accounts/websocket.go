@@ -95,8 +95,10 @@ func (s *Service) deleteAtTwitch(ctx context.Context, row store.Subscription) er
 }
 
 // RecordRevocation records that Twitch ended one of our subscriptions, and why, whichever
-// transport said so. A revocation of a subscription without a row is for one already
-// forgotten (after the streamer left, say) and is ignored: it reports false.
+// transport said so. Every subscription the service makes has a row. A revocation without one
+// is for a subscription already forgotten: after user.authorization.revoke, Twitch revokes the
+// streamer's subscriptions that the clean-up has just deleted. Recording it would leave a stale
+// row that the streamer's panel shows if they come back. It is ignored, and reports false.
 func (s *Service) RecordRevocation(ctx context.Context, sub eventsub.Subscription) (bool, error) {
 	row, err := s.store.SubscriptionByID(ctx, sub.ID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -61,6 +61,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{with("PUBLIC_URL", "localhost:8080"), "PUBLIC_URL"},
 		{with("TWITCH_API_URL", "ftp://x"), "TWITCH_API_URL"},
 		{with("TWITCH_AUTH_URL", "/relative"), "TWITCH_AUTH_URL"},
+		{with("EVENTSUB_TRANSPORT", "carrier-pigeon"), "EVENTSUB_TRANSPORT"},
+		{with("TWITCH_EVENTSUB_WS_URL", "https://eventsub.example/ws"), "TWITCH_EVENTSUB_WS_URL"},
 		{with("TWITCH_CLIENT_SECRET", ""), "TWITCH_CLIENT_SECRET"},
 		{with("DEMO_BROADCASTER_ID", "abc"), "DEMO_BROADCASTER_ID"},
 		{with("LOG_LEVEL", "loud"), "LOG_LEVEL"},
@@ -155,6 +157,36 @@ func TestDefaultStreamsMax(t *testing.T) {
 	} {
 		if got := config.DefaultStreamsMax(tc.nofile); got != tc.want {
 			t.Errorf("DefaultStreamsMax(%d) = %d, want %d", tc.nofile, got, tc.want)
+		}
+	}
+}
+
+func TestEventSubTransport(t *testing.T) {
+	cases := []struct {
+		transport, publicURL string
+		want                 string
+	}{
+		{"", "http://localhost:8080", config.TransportWebSocket},
+		{"auto", "https://localhost", config.TransportWebSocket},
+		{"", "https://127.0.0.1", config.TransportWebSocket},
+		{"", "https://192.168.1.20", config.TransportWebSocket},
+		{"", "https://events.example.com:8443", config.TransportWebSocket},
+		{"", "http://events.example.com", config.TransportWebSocket},
+		{"", "https://events.example.com", config.TransportWebhook},
+		{"", "https://events.example.com:443", config.TransportWebhook},
+		{"webhook", "http://localhost:8080", config.TransportWebhook},
+		{"websocket", "https://events.example.com", config.TransportWebSocket},
+	}
+	for _, tc := range cases {
+		c, err := config.Load(env(map[string]string{"DATA_DIR": t.TempDir(), "EVENTSUB_TRANSPORT": tc.transport, "PUBLIC_URL": tc.publicURL}))
+		if err != nil {
+			t.Fatalf("%q %s: %v", tc.transport, tc.publicURL, err)
+		}
+		if c.EventSubTransport != tc.want || c.TransportReason == "" || c.WebSocket() != (tc.want == config.TransportWebSocket) {
+			t.Errorf("EVENTSUB_TRANSPORT=%q PUBLIC_URL=%s: %q (%s), want %q", tc.transport, tc.publicURL, c.EventSubTransport, c.TransportReason, tc.want)
+		}
+		if c.EventSubWSURL.String() != config.DefaultEventSubWSURL {
+			t.Errorf("TWITCH_EVENTSUB_WS_URL default %s", c.EventSubWSURL)
 		}
 	}
 }

@@ -114,19 +114,14 @@ func (s *Server) notified(c *gin.Context, msg *eventsub.Message, arrival *ingest
 func (s *Server) revoked(c *gin.Context, msg *eventsub.Message) error {
 	sub := msg.Subscription
 	if s.accounts != nil {
-		// Every subscription the accounts service makes has a row. A revocation without one is for
-		// a subscription already forgotten: after user.authorization.revoke, Twitch revokes the
-		// streamer's subscriptions that the clean-up has just deleted. Recording it would leave a
-		// stale row that the streamer's panel shows if they come back.
-		if _, err := s.store.SubscriptionByID(c.Request.Context(), sub.ID); errors.Is(err, store.ErrNotFound) {
-			s.log.Info("revocation of an unknown subscription ignored", slog.String("subscription_id", sub.ID),
-				slog.String("type", sub.Type), slog.String("reason", sub.Status))
-			s.metrics.Webhook(metrics.Revocation)
-			c.Status(http.StatusNoContent)
-			return nil
-		} else if err != nil {
+		// The accounts service records it, whichever transport brought it (it ignores the
+		// revocation of a subscription already forgotten).
+		if _, err := s.accounts.RecordRevocation(c.Request.Context(), sub); err != nil {
 			return unavailable("revocation could not be stored; retry later", err)
 		}
+		s.metrics.Webhook(metrics.Revocation)
+		c.Status(http.StatusNoContent)
+		return nil
 	}
 	condition, _ := jsonString(sub.Condition)
 	row := &store.Subscription{
