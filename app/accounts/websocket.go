@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/eventsubws"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/twitch"
 )
@@ -36,11 +37,14 @@ func (s *Service) sessionOf(broadcasterID string) string {
 // for the panel and does not end the session; a streamer who must sign in again does.
 func (s *Service) SubscribeSession(ctx context.Context, broadcasterID, sessionID string) error {
 	a, err := s.store.AccountByID(ctx, broadcasterID)
+	if errors.Is(err, store.ErrNotFound) {
+		return errors.Join(err, eventsubws.ErrGiveUp) // the account is gone
+	}
 	if err != nil {
 		return err
 	}
 	if a.Status == store.AccountNeedsReconnect {
-		return ErrNeedsReconnect
+		return errors.Join(ErrNeedsReconnect, eventsubws.ErrGiveUp)
 	}
 	s.sessionMu.Lock()
 	if s.sessionIDs == nil {
@@ -59,7 +63,7 @@ func (s *Service) SubscribeSession(ctx context.Context, broadcasterID, sessionID
 	}
 	err = s.EnsureSubscriptions(ctx, broadcasterID)
 	if errors.Is(err, ErrNeedsReconnect) {
-		return err
+		return errors.Join(err, eventsubws.ErrGiveUp)
 	}
 	if err != nil {
 		s.log.Warn("eventsub websocket subscriptions incomplete", "broadcaster_id", broadcasterID, "err", err)

@@ -162,3 +162,24 @@ func TestWebSocketRevocationAndDelete(t *testing.T) {
 		eventually(t, "the session closed", func() bool { return len(e.fake.WebSocketSessions()) == 0 })
 	})
 }
+
+// A streamer who must sign in again gets no connection that retries for ever: the client gives
+// up, and the next sign-in starts it again.
+func TestWebSocketGivesUpUntilSignIn(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		m := e.useWebSocket(nil, nil)
+		u := e.addUser("45000004", "gone_streamer")
+		e.signIn(u)
+		if err := st.SetAccountStatus(e.ctx, u.ID, store.AccountNeedsReconnect, "test", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		m.Start(u.ID)
+		eventually(t, "the client to give up", func() bool { return !m.Running(u.ID) })
+		e.signIn(u)
+		if err := e.svc.Setup(e.ctx, u.ID); err != nil {
+			t.Fatalf("Setup: %v", err)
+		}
+		e.wsFollowSub(u.ID, "")
+	})
+}

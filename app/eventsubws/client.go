@@ -39,6 +39,10 @@ func (c *client) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if errors.Is(err, ErrGiveUp) {
+			c.log.Warn("eventsub websocket stopped until the streamer signs in again", "err", err)
+			return
+		}
 		c.logEnd(err)
 		if subscribed {
 			failures = 0

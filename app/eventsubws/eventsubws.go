@@ -140,8 +140,13 @@ func (m *Manager) startLocked(id string) {
 	m.clients[id] = r
 	c := &client{o: m.o, broadcasterID: id, log: m.o.Logger.With("broadcaster_id", id)}
 	m.wg.Go(func() {
-		defer close(r.done)
 		c.run(ctx)
+		close(r.done)
+		m.mu.Lock()
+		if m.clients[id] == r { // it gave up by itself
+			delete(m.clients, id)
+		}
+		m.mu.Unlock()
 	})
 }
 
@@ -166,3 +171,7 @@ func backoff(n int) time.Duration {
 }
 
 var errSilent = errors.New("eventsubws: no message within the keepalive timeout")
+
+// ErrGiveUp, wrapped in a Subscriber's error, ends the streamer's client instead of connecting
+// again: nothing but a new sign-in (which starts it again) can help.
+var ErrGiveUp = errors.New("eventsubws: give up")
