@@ -367,7 +367,18 @@ func (s *Service) Reconcile(ctx context.Context) error {
 // enabled row back into a pending one.
 func (s *Service) Verified(ctx context.Context, sub eventsub.Subscription) error {
 	sub.Status = statusEnabled
-	return s.saveRemote(ctx, ownerOf(sub.Condition), sub, "")
+	owner := ownerOf(sub.Condition)
+	if owner != "" {
+		// The challenge can come late, after the streamer's account was deleted (they
+		// disconnected the app at once): recording it would leave a row nobody owns.
+		if _, err := s.store.AccountByID(ctx, owner); errors.Is(err, store.ErrNotFound) {
+			s.log.Info("challenge for a subscription of a deleted account ignored", "subscription_id", sub.ID, "broadcaster_id", owner)
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+	return s.saveRemote(ctx, owner, sub, "")
 }
 
 // ownerOf is the streamer a subscription's condition is for: raids into a channel name it

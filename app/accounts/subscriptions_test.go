@@ -231,3 +231,20 @@ func TestSubscriptionMovesToNewCallback(t *testing.T) {
 		})
 	}
 }
+
+// TestLateChallengeForDeletedAccount: a verification challenge that comes after the streamer's
+// account was deleted (they disconnected the app straight after signing in) records nothing.
+func TestLateChallengeForDeletedAccount(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, st *store.Store) {
+		e := newEnv(t, st)
+		sub := eventsub.Subscription{ID: "late-challenge", Type: eventsub.ChannelFollow, Version: "2",
+			Condition: map[string]string{"broadcaster_user_id": "424242", "moderator_user_id": "424242"},
+			CreatedAt: e.clock.Now()}
+		if err := e.svc.Verified(e.ctx, sub); err != nil {
+			t.Fatalf("Verified: %v", err)
+		}
+		if rows := e.local("424242"); len(rows) != 0 {
+			t.Fatalf("a challenge for an account that does not exist left rows: %+v", rows)
+		}
+	})
+}
