@@ -70,6 +70,28 @@ type EventTypeOption struct {
 	Type    string
 	Label   string
 	Enabled bool
+	// CaughtUp: events of this type that happen while the app is off are fetched when it starts
+	// (follows, from the follower history); the others are lost on the WebSocket transport.
+	CaughtUp bool
+}
+
+// listSep follows item i of n in a sentence: a comma, or the full stop after the last.
+func listSep(i, n int) string {
+	if i == n-1 {
+		return "."
+	}
+	return ", "
+}
+
+// LostWhileOff is the enabled types whose events are lost while the app is off.
+func LostWhileOff(types []EventTypeOption) []EventTypeOption {
+	var lost []EventTypeOption
+	for _, t := range types {
+		if t.Enabled && !t.CaughtUp {
+			lost = append(lost, t)
+		}
+	}
+	return lost
 }
 
 // FilterLink shows the dashboard's events of one type ("" for all of them).

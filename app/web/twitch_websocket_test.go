@@ -4,6 +4,9 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/store"
@@ -140,4 +143,34 @@ func (te *twitchEnv) wsFollowSub(t *testing.T, broadcaster, notOn string) twitch
 		return false
 	})
 	return found
+}
+
+// TestTwitchWebSocketSaysWhatIsLostWhileOff: over WebSocket the panel says plainly that only
+// follows are caught up after the app was off, and names the enabled types that are not.
+func TestTwitchWebSocketSaysWhatIsLostWhileOff(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		te := newTwitchEnvWith(t, db, "websocket")
+		streamer := te.addStreamer("44000002", "pc_streamer_two")
+		b := te.browser()
+		s := te.signIn(b, streamer)
+		if s.dashboard.Find(`[data-testid=websocket-downtime]`).Length() != 1 {
+			t.Fatal("the WebSocket panel does not say what happens while the app is off")
+		}
+		if n := s.dashboard.Find(`[data-testid=lost-while-off]`).Length(); n != 0 {
+			t.Fatalf("%d types named as lost with only follows enabled", n)
+		}
+
+		choices := map[string]bool{eventsub.ChannelFollow: true, eventsub.ChannelCheer: true, eventsub.ChannelRaid: true}
+		if err := te.store.SaveEventTypeChoices(context.Background(), streamer.ID, choices, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		var lost []string
+		b.get("/dashboard").doc(t).Find(`[data-testid=lost-while-off]`).Each(func(_ int, sel *goquery.Selection) {
+			lost = append(lost, sel.AttrOr("data-type", ""))
+		})
+		slices.Sort(lost)
+		if want := []string{eventsub.ChannelCheer, eventsub.ChannelRaid}; !slices.Equal(lost, want) {
+			t.Fatalf("named as lost while off: %v, want %v", lost, want)
+		}
+	})
 }
