@@ -29,7 +29,8 @@ type wanted struct {
 
 // appWanted is the app's own subscription: Twitch tells us when a streamer disconnects the app.
 func (s *Service) appWanted() wanted {
-	return wanted{Type: eventsub.UserAuthorizationRevoke, Version: "1", Condition: map[string]string{"client_id": s.clientID}}
+	k, _ := eventsub.Lookup(eventsub.UserAuthorizationRevoke)
+	return wanted{Type: k.Type, Version: k.Version, Condition: map[string]string{"client_id": s.clientID}}
 }
 
 // wantedFor is the subscriptions of the event types the streamer enabled.

@@ -6,19 +6,6 @@ import (
 	"time"
 )
 
-// Subscription types the app knows by name.
-const (
-	ChannelFollow           = "channel.follow"
-	ChannelSubscribe        = "channel.subscribe"
-	ChannelSubscriptionGift = "channel.subscription.gift"
-	ChannelCheer            = "channel.cheer"
-	ChannelRaid             = "channel.raid"
-	StreamOnline            = "stream.online"
-	StreamOffline           = "stream.offline"
-	ChannelPointsRedemption = "channel.channel_points_custom_reward_redemption.add"
-	UserAuthorizationRevoke = "user.authorization.revoke"
-)
-
 // Facts are what the app indexes from any event: whose channel, who acted, and when.
 type Facts struct {
 	BroadcasterID string
@@ -58,31 +45,9 @@ func Describe(sub Subscription, event json.RawMessage) (Facts, error) {
 	facts := Facts{BroadcasterID: f.BroadcasterUserID, UserID: f.UserID, UserLogin: f.UserLogin, UserName: f.UserName}
 	var required []string
 	var at string
-	switch sub.Type {
-	case ChannelFollow:
-		required = []string{f.UserID, f.BroadcasterUserID, f.FollowedAt}
-		at = f.FollowedAt
-	case ChannelSubscribe:
-		required = []string{f.BroadcasterUserID}
-		facts.Gifted = f.IsGift
-	case ChannelSubscriptionGift, ChannelCheer, StreamOffline:
-		// gifts and cheers may be anonymous: no user is required
-		required = []string{f.BroadcasterUserID}
-	case StreamOnline:
-		required = []string{f.BroadcasterUserID, f.StartedAt}
-		at = f.StartedAt
-	case ChannelPointsRedemption:
-		required = []string{f.BroadcasterUserID, f.UserID, f.RedeemedAt}
-		at = f.RedeemedAt
-	case ChannelRaid:
-		// a raid belongs to the channel being raided; the raider is the acting user
-		required = []string{f.ToBroadcasterUserID, f.FromUserID}
-		facts.BroadcasterID = f.ToBroadcasterUserID
-		facts.UserID, facts.UserLogin, facts.UserName = f.FromUserID, f.FromUserLogin, f.FromUserName
-	case UserAuthorizationRevoke:
-		required = []string{f.UserID}
-		facts.BroadcasterID = f.UserID
-	default:
+	if k, ok := Lookup(sub.Type); ok {
+		required, at = k.describe(f, &facts)
+	} else {
 		facts.BroadcasterID = firstNonEmpty(f.BroadcasterUserID, f.ToBroadcasterUserID,
 			sub.Condition["broadcaster_user_id"], sub.Condition["to_broadcaster_user_id"], sub.Condition["user_id"])
 		at = firstNonEmpty(f.FollowedAt, f.StartedAt, f.RedeemedAt)

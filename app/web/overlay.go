@@ -70,7 +70,7 @@ func (s *Server) overlayPanel(ctx context.Context, broadcaster, csrf string) (vi
 	}
 	var types []views.EventTypeOption
 	for _, k := range eventsub.Kinds {
-		if alertTypes[k.Type] {
+		if k.Alert != eventsub.NoAlert {
 			types = append(types, views.EventTypeOption{Type: k.Type, Label: k.Label})
 		}
 	}
@@ -165,7 +165,7 @@ func (s *Server) dashboardOverlayControl(c *gin.Context) error {
 // sampleAlertEvent is an unstored sample event of typ for the signed-in streamer, played by test
 // alerts and the settings preview.
 func (s *Server) sampleAlertEvent(c *gin.Context, typ string) (store.Event, error) {
-	if !alertTypes[typ] {
+	if k, ok := eventsub.KindOf(typ); !ok || k.Alert == eventsub.NoAlert {
 		return store.Event{}, badRequest("Choose one of the alert types the overlay panel lists.", nil)
 	}
 	sess := sessionOf(c)

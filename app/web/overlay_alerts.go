@@ -46,14 +46,10 @@ func styled(al alert, ev store.Event, set store.AlertSetting) alert {
 // fillTemplate fills {user}, {amount} (bits, viewers, gifted subs, points) and {message}. The
 // overlay sets the result as text, never as HTML.
 func fillTemplate(tmpl, user string, ev store.Event) string {
-	var p payload
+	var p eventsub.Payload
 	_ = json.Unmarshal([]byte(ev.Payload), &p)
-	amount := max(p.Bits, p.Viewers, p.Total, p.Reward.Cost)
-	message := p.Message
-	if message == "" {
-		message = p.UserInput
-	}
-	return strings.NewReplacer("{user}", user, "{amount}", strconv.Itoa(amount), "{message}", message).Replace(tmpl)
+	k, _ := eventsub.Lookup(ev.Type)
+	return strings.NewReplacer("{user}", user, "{amount}", strconv.Itoa(k.Amount(p)), "{message}", k.Message(p)).Replace(tmpl)
 }
 
 // floodRule collapses a burst of follows (a follow bot, a raid's viewers) into one alert.
@@ -162,7 +158,8 @@ func (a *alerter) flush() {
 func (a *alerter) off(typ string) bool {
 	set, ok := a.settings[typ]
 	if !ok {
-		return offByDefault[typ]
+		k, _ := eventsub.Lookup(typ)
+		return k.Alert == eventsub.AlertOff
 	}
 	return !set.Enabled
 }

@@ -21,16 +21,6 @@ const (
 	maxCSS      = 10 * 1024 // bytes of the overlay's custom CSS
 )
 
-// templateHints are the placeholders that fit each alert type.
-var templateHints = map[string]string{
-	eventsub.ChannelFollow:           "{user} just followed!",
-	eventsub.ChannelSubscribe:        "{user} just subscribed!",
-	eventsub.ChannelSubscriptionGift: "{user} gifted {amount} subs!",
-	eventsub.ChannelCheer:            "{user} cheered {amount} bits: {message}",
-	eventsub.ChannelRaid:             "{user} raided with {amount} viewers!",
-	eventsub.ChannelPointsRedemption: "{user} redeemed for {amount} points: {message}",
-}
-
 // dashboardOverlayAlerts saves the per-type alert settings and the custom CSS; open overlays
 // pick them up at once.
 func (s *Server) dashboardOverlayAlerts(c *gin.Context) error {
@@ -80,7 +70,7 @@ func (s *Server) dashboardOverlayPreview(c *gin.Context) error {
 func alertSettingsForm(c *gin.Context) ([]store.AlertSetting, string, error) {
 	var settings []store.AlertSetting
 	for _, k := range eventsub.Kinds {
-		if !alertTypes[k.Type] {
+		if k.Alert == eventsub.NoAlert {
 			continue
 		}
 		set := store.AlertSetting{Type: k.Type, Enabled: c.PostForm("enabled_"+k.Type) == "1",
@@ -112,10 +102,10 @@ func (s *Server) alertSettingsView(ctx context.Context, broadcaster string) ([]v
 	}
 	var rows []views.AlertSettingView
 	for _, k := range eventsub.Kinds {
-		if !alertTypes[k.Type] {
+		if k.Alert == eventsub.NoAlert {
 			continue
 		}
-		row := views.AlertSettingView{Type: k.Type, Label: k.Label, Enabled: !offByDefault[k.Type], Hint: templateHints[k.Type]}
+		row := views.AlertSettingView{Type: k.Type, Label: k.Label, Enabled: k.Alert == eventsub.AlertOn, Hint: k.Hint}
 		if set, ok := saved[k.Type]; ok {
 			row.Enabled, row.Template = set.Enabled, set.Template
 			if set.DurationSeconds > 0 {

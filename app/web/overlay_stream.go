@@ -182,19 +182,8 @@ func (s *Server) overlayReload(c *gin.Context, hash string, a *alerter) bool {
 	return true
 }
 
-// alertTypes are the events that can play as alerts; unknown types only show on the dashboard.
-var alertTypes = map[string]bool{
-	eventsub.ChannelFollow: true, eventsub.ChannelSubscribe: true, eventsub.ChannelSubscriptionGift: true,
-	eventsub.ChannelCheer: true, eventsub.ChannelRaid: true, eventsub.ChannelPointsRedemption: true,
-	eventsub.StreamOnline: true, eventsub.StreamOffline: true,
-}
-
-// offByDefault are alert types a streamer must switch on: their own stream starting or ending
-// is rarely something to show their viewers.
-var offByDefault = map[string]bool{eventsub.StreamOnline: true, eventsub.StreamOffline: true}
-
 // alertable reports whether ev plays on the overlay: a stored, visible, live event of an alert
 // type that is recent enough.
 func alertable(ev store.Event, now time.Time, maxAge time.Duration) bool {
-	return alertTypes[ev.Type] && !ev.Hidden && ev.Source != store.SourceBackfill && now.Sub(ev.OccurredAt) <= maxAge
+	return eventsub.Alertable(ev.Type) && !ev.Hidden && ev.Source != store.SourceBackfill && now.Sub(ev.OccurredAt) <= maxAge
 }

@@ -1,0 +1,205 @@
+package eventsub
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Subscription types the app knows by name.
+const (
+	ChannelFollow           = "channel.follow"
+	ChannelSubscribe        = "channel.subscribe"
+	ChannelSubscriptionGift = "channel.subscription.gift"
+	ChannelCheer            = "channel.cheer"
+	ChannelRaid             = "channel.raid"
+	StreamOnline            = "stream.online"
+	StreamOffline           = "stream.offline"
+	ChannelPointsRedemption = "channel.channel_points_custom_reward_redemption.add"
+	UserAuthorizationRevoke = "user.authorization.revoke"
+)
+
+// catalog is everything the app knows about each event type, one entry per type, in the order
+// the dashboard lists them. Parsing (Describe), the dashboard's rows and filters, the overlay's
+// alerts, the sign-in scopes and the Test buttons are all derived from it: adding a type means
+// adding an entry here (and its tests).
+var catalog = []Kind{
+	{
+		Type: ChannelFollow, Version: "2", Scope: "moderator:read:followers", Label: "Follows", Default: true,
+		condition: func(b string) map[string]string {
+			return map[string]string{"broadcaster_user_id": b, "moderator_user_id": b}
+		},
+		describe: func(f fields, _ *Facts) ([]string, string) {
+			return []string{f.UserID, f.BroadcasterUserID, f.FollowedAt}, f.FollowedAt
+		},
+		word:  func(p Payload, w *Wording) { w.Kind, w.Icon, w.Action = "follow", "♥", "followed" },
+		Alert: AlertOn, Hint: "{user} just followed!",
+		sample: func(b, u Follower, at string) map[string]any {
+			return withUser(b, u, map[string]any{"followed_at": at})
+		},
+	},
+	{
+		Type: ChannelSubscribe, Version: "1", Scope: "channel:read:subscriptions", Label: "Subscriptions",
+		describe: func(f fields, facts *Facts) ([]string, string) {
+			facts.Gifted = f.IsGift
+			return []string{f.BroadcasterUserID}, ""
+		},
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon, w.Action = "sub", "★", "subscribed at "+tierName(p.Tier)
+			if p.IsGift {
+				w.Action = "received a gifted " + tierName(p.Tier) + " sub"
+			}
+		},
+		Alert: AlertOn, Hint: "{user} just subscribed!",
+		sample: func(b, u Follower, _ string) map[string]any {
+			return withUser(b, u, map[string]any{"tier": "1000", "is_gift": false})
+		},
+	},
+	{
+		Type: ChannelSubscriptionGift, Version: "1", Scope: "channel:read:subscriptions", Label: "Gifted subs",
+		describe: broadcasterOnly, // gifts may be anonymous: no user is required
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon = "gift", "🎁"
+			w.Action = "gifted " + plural(p.Total, "sub", "subs")
+			if p.Tier == "2000" || p.Tier == "3000" {
+				w.Action = fmt.Sprintf("gifted %d %s %s", p.Total, tierName(p.Tier), pluralWord(p.Total, "sub", "subs"))
+			}
+			if p.CumulativeTotal != nil && *p.CumulativeTotal > 0 {
+				w.Detail = fmt.Sprintf("%d gifted in this channel so far", *p.CumulativeTotal)
+			}
+			w.anonymous(p.IsAnonymous)
+		},
+		amount: func(p Payload) int { return p.Total },
+		Alert:  AlertOn, Hint: "{user} gifted {amount} subs!",
+		sample: func(b, u Follower, _ string) map[string]any {
+			return withUser(b, u, map[string]any{"total": 5, "tier": "1000", "cumulative_total": 12, "is_anonymous": false})
+		},
+	},
+	{
+		Type: ChannelCheer, Version: "1", Scope: "bits:read", Label: "Cheers",
+		describe: broadcasterOnly, // cheers may be anonymous
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon, w.Action, w.Detail = "cheer", "◆", "cheered "+plural(p.Bits, "bit", "bits"), p.Message
+			w.anonymous(p.IsAnonymous)
+		},
+		amount:  func(p Payload) int { return p.Bits },
+		message: func(p Payload) string { return p.Message },
+		Alert:   AlertOn, Hint: "{user} cheered {amount} bits: {message}",
+		sample: func(b, u Follower, _ string) map[string]any {
+			return withUser(b, u, map[string]any{"is_anonymous": false, "message": "Cheer100 great stream!", "bits": 100})
+		},
+	},
+	{
+		Type: ChannelRaid, Version: "1", Label: "Raids",
+		// raids into the channel, not out of it
+		condition: func(b string) map[string]string { return map[string]string{"to_broadcaster_user_id": b} },
+		// a raid belongs to the channel being raided; the raider is the acting user
+		describe: func(f fields, facts *Facts) ([]string, string) {
+			facts.BroadcasterID = f.ToBroadcasterUserID
+			facts.UserID, facts.UserLogin, facts.UserName = f.FromUserID, f.FromUserLogin, f.FromUserName
+			return []string{f.ToBroadcasterUserID, f.FromUserID}, ""
+		},
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon, w.Action = "raid", "⚑", "raided with "+plural(p.Viewers, "viewer", "viewers")
+		},
+		amount: func(p Payload) int { return p.Viewers },
+		Alert:  AlertOn, Hint: "{user} raided with {amount} viewers!",
+		sample: func(b, u Follower, _ string) map[string]any {
+			return map[string]any{
+				"from_broadcaster_user_id": u.ID, "from_broadcaster_user_login": u.Login, "from_broadcaster_user_name": u.Name,
+				"to_broadcaster_user_id": b.ID, "to_broadcaster_user_login": b.Login, "to_broadcaster_user_name": b.Name,
+				"viewers": 42}
+		},
+	},
+	{
+		Type: StreamOnline, Version: "1", Label: "Stream online",
+		describe: func(f fields, _ *Facts) ([]string, string) {
+			return []string{f.BroadcasterUserID, f.StartedAt}, f.StartedAt
+		},
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon, w.User, w.Action = "stream", "●", "", "Stream went live"
+			if p.Type != "" && p.Type != "live" {
+				w.Detail = "Stream type: " + p.Type
+			}
+		},
+		// a streamer's own stream starting is rarely something to show their viewers
+		Alert: AlertOff,
+		sample: func(b, _ Follower, at string) map[string]any {
+			return withBroadcaster(b, map[string]any{"id": "9001", "type": "live", "started_at": at})
+		},
+	},
+	{
+		Type: StreamOffline, Version: "1", Label: "Stream offline",
+		describe: broadcasterOnly,
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon, w.User, w.Action = "stream", "○", "", "Stream went offline"
+		},
+		Alert: AlertOff,
+		sample: func(b, _ Follower, _ string) map[string]any {
+			return withBroadcaster(b, map[string]any{})
+		},
+	},
+	{
+		Type: ChannelPointsRedemption, Version: "1", Scope: "channel:read:redemptions", Label: "Channel points",
+		describe: func(f fields, _ *Facts) ([]string, string) {
+			return []string{f.BroadcasterUserID, f.UserID, f.RedeemedAt}, f.RedeemedAt
+		},
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon = "points", "✦"
+			w.Action = fmt.Sprintf("redeemed %s (%s)", p.Reward.Title, plural(p.Reward.Cost, "point", "points"))
+			w.Detail = p.UserInput
+		},
+		amount:  func(p Payload) int { return p.Reward.Cost },
+		message: func(p Payload) string { return p.UserInput },
+		Alert:   AlertOn, Hint: "{user} redeemed for {amount} points: {message}",
+		sample: func(b, u Follower, at string) map[string]any {
+			return withUser(b, u, map[string]any{"id": NewID(), "user_input": "play the boss music", "status": "unfulfilled",
+				"reward":      map[string]any{"id": NewID(), "title": "Song request", "cost": 500, "prompt": "Pick the next song"},
+				"redeemed_at": at})
+		},
+	},
+	{
+		// The app's own subscription: Twitch tells it when a streamer disconnects the app.
+		Type: UserAuthorizationRevoke, Version: "1", Hidden: true,
+		describe: func(f fields, facts *Facts) ([]string, string) {
+			facts.BroadcasterID = f.UserID
+			return []string{f.UserID}, ""
+		},
+		word: func(p Payload, w *Wording) { w.Kind, w.Icon, w.Action = "other", "⊘", "revoked this app's access" },
+	},
+}
+
+func broadcasterOnly(f fields, _ *Facts) ([]string, string) {
+	return []string{f.BroadcasterUserID}, ""
+}
+
+func withBroadcaster(b Follower, fields map[string]any) map[string]any {
+	fields["broadcaster_user_id"], fields["broadcaster_user_login"], fields["broadcaster_user_name"] = b.ID, b.Login, b.Name
+	return fields
+}
+
+func withUser(b, u Follower, fields map[string]any) map[string]any {
+	fields["user_id"], fields["user_login"], fields["user_name"] = u.ID, u.Login, u.Name
+	return withBroadcaster(b, fields)
+}
+
+func tierName(t string) string {
+	switch t {
+	case "2000":
+		return "Tier 2"
+	case "3000":
+		return "Tier 3"
+	default:
+		return "Tier 1"
+	}
+}
+
+func plural(n int, one, many string) string {
+	return strconv.Itoa(n) + " " + pluralWord(n, one, many)
+}
+
+func pluralWord(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

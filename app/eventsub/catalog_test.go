@@ -1,0 +1,61 @@
+package eventsub_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+)
+
+// Every type a streamer can choose is complete: a sample that parses, wording, and, if it can
+// alert, a hint; the app's own types are hidden from the streamer.
+func TestCatalogComplete(t *testing.T) {
+	b := eventsub.Follower{ID: "1337", Login: "streamer", Name: "Streamer"}
+	u := eventsub.Follower{ID: "42", Login: "viewer", Name: "Viewer"}
+	for _, k := range eventsub.Kinds {
+		t.Run(k.Type, func(t *testing.T) {
+			if k.Hidden || k.Version == "" || k.Label == "" {
+				t.Fatalf("kind %+v", k)
+			}
+			if _, err := eventsub.SampleEvent(k.Type, b, u, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			if w := eventsub.Word(k.Type, k.Version, "Viewer", eventsub.Payload{}); w.Kind == "" || w.Icon == "" || w.Action == "" || w.Kind == "other" {
+				t.Errorf("wording %+v", w)
+			}
+			if k.Alert == eventsub.AlertOn && k.Hint == "" {
+				t.Error("an alert that plays by default has no template hint")
+			}
+			if eventsub.Alertable(k.Type) != (k.Alert != eventsub.NoAlert) {
+				t.Error("Alertable disagrees with the entry")
+			}
+		})
+	}
+	if _, ok := eventsub.KindOf(eventsub.UserAuthorizationRevoke); ok {
+		t.Error("the app's own subscription is offered to the streamer")
+	}
+	if k, ok := eventsub.Lookup(eventsub.UserAuthorizationRevoke); !ok || !k.Hidden || eventsub.Alertable(k.Type) {
+		t.Errorf("Lookup(revoke) = %+v, %v", k, ok)
+	}
+	if w := eventsub.Word("channel.unknown", "3", "X", eventsub.Payload{}); w.Action != "channel.unknown (v3)" || w.Kind != "other" {
+		t.Errorf("unknown type worded %+v", w)
+	}
+}
+
+// {amount} and {message} come from the field each type names.
+func TestCatalogAmountMessage(t *testing.T) {
+	var p eventsub.Payload
+	p.Bits, p.Viewers, p.Total, p.Reward.Cost, p.Message, p.UserInput = 1, 2, 3, 4, "msg", "input"
+	for typ, want := range map[string]struct {
+		amount  int
+		message string
+	}{
+		eventsub.ChannelCheer: {1, "msg"}, eventsub.ChannelRaid: {2, ""}, eventsub.ChannelSubscriptionGift: {3, ""},
+		eventsub.ChannelPointsRedemption: {4, "input"}, eventsub.ChannelFollow: {0, ""},
+	} {
+		k, _ := eventsub.Lookup(typ)
+		if k.Amount(p) != want.amount || k.Message(p) != want.message {
+			t.Errorf("%s: amount %d message %q, want %+v", typ, k.Amount(p), k.Message(p), want)
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package eventsub
+
+import "time"
+
+// Kind is one entry of the catalog: an event type and everything the app does with it.
+type Kind struct {
+	Type    string
+	Version string
+	Scope   string // the streamer's grant Twitch requires; "" for none
+	Label   string // for people: "Follows", "Cheers"
+	Default bool   // enabled until the streamer chooses otherwise
+	// Hidden marks the app's own subscriptions: not offered to the streamer, not in Kinds.
+	Hidden bool
+	Alert  AlertDefault
+	Hint   string // the alert template that fits the type, shown as a placeholder
+
+	condition func(broadcasterID string) map[string]string // nil: broadcaster_user_id
+	// describe sets the type's Facts beyond the common fields and returns the fields Twitch
+	// always sends (empty means malformed) and the event's own time ("" for none).
+	describe func(f fields, facts *Facts) (required []string, at string)
+	word     func(p Payload, w *Wording)
+	amount   func(p Payload) int    // the alert's {amount}; nil: 0
+	message  func(p Payload) string // the alert's {message}; nil: ""
+	sample   func(broadcaster, user Follower, at string) map[string]any
+}
+
+// AlertDefault says whether a type plays on the overlay, and whether it does until the streamer
+// chooses otherwise.
+type AlertDefault int
+
+const (
+	NoAlert  AlertDefault = iota // only shown on the dashboard
+	AlertOn                      // plays unless switched off
+	AlertOff                     // plays only once switched on
+)
+
+// Kinds are the event types a streamer can choose to receive, in the order the dashboard lists them.
+var Kinds = offered()
+
+func offered() []Kind {
+	var out []Kind
+	for _, k := range catalog {
+		if !k.Hidden {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// KindOf finds the Kind of an event type a streamer can choose.
+func KindOf(typ string) (Kind, bool) {
+	k, ok := Lookup(typ)
+	return k, ok && !k.Hidden
+}
+
+// Lookup finds any catalogued type, the app's own (hidden) ones included.
+func Lookup(typ string) (Kind, bool) {
+	for _, k := range catalog {
+		if k.Type == typ {
+			return k, true
+		}
+	}
+	return Kind{}, false
+}
+
+// Condition is the subscription condition for a broadcaster's events of this kind.
+func (k Kind) Condition(broadcasterID string) map[string]string {
+	if c, ok := Lookup(k.Type); ok && c.condition != nil {
+		return c.condition(broadcasterID)
+	}
+	return map[string]string{"broadcaster_user_id": broadcasterID}
+}
+
+// EnabledKinds applies a streamer's choices (type → enabled) to the defaults.
+func EnabledKinds(choices map[string]bool) []Kind {
+	var out []Kind
+	for _, k := range Kinds {
+		on, chosen := choices[k.Type]
+		if (chosen && on) || (!chosen && k.Default) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Alertable reports whether events of typ can play as overlay alerts.
+func Alertable(typ string) bool {
+	k, ok := Lookup(typ)
+	return ok && k.Alert != NoAlert
+}
+
+// Payload holds the event fields the rows and alerts read, across types.
+type Payload struct {
+	Tier            string `json:"tier"`
+	IsGift          bool   `json:"is_gift"`
+	Total           int    `json:"total"`
+	CumulativeTotal *int   `json:"cumulative_total"`
+	IsAnonymous     bool   `json:"is_anonymous"`
+	Bits            int    `json:"bits"`
+	Message         string `json:"message"`
+	Viewers         int    `json:"viewers"`
+	UserInput       string `json:"user_input"`
+	Reward          struct {
+		Title string `json:"title"`
+		Cost  int    `json:"cost"`
+	} `json:"reward"`
+	Type string `json:"type"` // stream.online: live, playlist, ...
+}
+
+// Wording is how the dashboard (and, by default, the overlay) tells one event.
+type Wording struct {
+	Kind   string // the row's style: follow, sub, gift, cheer, raid, stream, points, other
+	Icon   string
+	User   string // who acted, as shown: "" for none, "Anonymous"
+	Action string
+	Detail string
+}
+
+func (w *Wording) anonymous(anon bool) {
+	if anon || w.User == "" {
+		w.User = "Anonymous"
+	}
+}
+
+// Word tells an event of typ (version, for unknown types) by user, carrying p.
+func Word(typ, version, user string, p Payload) Wording {
+	w := Wording{User: user}
+	k, ok := Lookup(typ)
+	if !ok || k.word == nil {
+		w.Kind, w.Icon, w.Action = "other", "•", typ+" (v"+version+")"
+		return w
+	}
+	k.word(p, &w)
+	return w
+}
+
+// Amount and Message fill an alert template's {amount} and {message}.
+func (k Kind) Amount(p Payload) int {
+	if k.amount == nil {
+		return 0
+	}
+	return k.amount(p)
+}
+
+func (k Kind) Message(p Payload) string {
+	if k.message == nil {
+		return ""
+	}
+	return k.message(p)
+}
+
+// SampleEvent is a realistic event of a type, shaped exactly as Twitch sends it, in which user
+// acts in broadcaster's channel at now: the test buttons and the tests send these.
+func SampleEvent(typ string, broadcaster, user Follower, now time.Time) (map[string]any, error) {
+	k, ok := Lookup(typ)
+	if !ok || k.sample == nil {
+		return nil, errNoSample(typ)
+	}
+	return k.sample(broadcaster, user, now.UTC().Format(time.RFC3339Nano)), nil
+}
