@@ -38,6 +38,7 @@ var wantConditions = map[string]map[string]string{
 	eventsub.ChannelFollow:           {"broadcaster_user_id": "1001", "moderator_user_id": "1001"},
 	eventsub.ChannelSubscribe:        {"broadcaster_user_id": "1001"},
 	eventsub.ChannelSubscriptionGift: {"broadcaster_user_id": "1001"},
+	eventsub.ChannelSubscriptionMsg:  {"broadcaster_user_id": "1001"},
 	eventsub.ChannelCheer:            {"broadcaster_user_id": "1001"},
 	eventsub.ChannelRaid:             {"to_broadcaster_user_id": "1001"},
 	eventsub.StreamOnline:            {"broadcaster_user_id": "1001"},

@@ -20,6 +20,7 @@ func TestNewSampleEveryKind(t *testing.T) {
 		eventsub.ChannelFollow:           {"user_id", "broadcaster_user_id", "followed_at"},
 		eventsub.ChannelSubscribe:        {"user_id", "broadcaster_user_id", "tier", "is_gift"},
 		eventsub.ChannelSubscriptionGift: {"user_id", "broadcaster_user_id", "total", "tier", "cumulative_total", "is_anonymous"},
+		eventsub.ChannelSubscriptionMsg:  {"user_id", "broadcaster_user_id", "tier", "message", "cumulative_months", "streak_months", "duration_months"},
 		eventsub.ChannelCheer:            {"user_id", "broadcaster_user_id", "is_anonymous", "message", "bits"},
 		eventsub.ChannelRaid:             {"from_broadcaster_user_id", "to_broadcaster_user_id", "viewers"},
 		eventsub.StreamOnline:            {"id", "type", "started_at", "broadcaster_user_id"},

@@ -10,6 +10,7 @@ const (
 	ChannelFollow           = "channel.follow"
 	ChannelSubscribe        = "channel.subscribe"
 	ChannelSubscriptionGift = "channel.subscription.gift"
+	ChannelSubscriptionMsg  = "channel.subscription.message"
 	ChannelCheer            = "channel.cheer"
 	ChannelRaid             = "channel.raid"
 	StreamOnline            = "stream.online"
@@ -75,14 +76,37 @@ var catalog = []Kind{
 		},
 	},
 	{
+		// A resub the viewer announced in chat, with their months and message.
+		Type: ChannelSubscriptionMsg, Version: "1", Scope: "channel:read:subscriptions", Label: "Resubs",
+		describe: func(f fields, _ *Facts) ([]string, string) {
+			return []string{f.BroadcasterUserID, f.UserID}, ""
+		},
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon = "sub", "★"
+			w.Action = "resubscribed at " + tierName(p.Tier) + " for " + plural(p.CumulativeMonths, "month", "months")
+			if p.StreakMonths != nil && *p.StreakMonths > 1 {
+				w.Action += fmt.Sprintf(", %d in a row", *p.StreakMonths)
+			}
+			w.Detail = string(p.Message)
+		},
+		amount:  func(p Payload) int { return p.CumulativeMonths },
+		message: func(p Payload) string { return string(p.Message) },
+		Alert:   AlertOn, Hint: "{user} resubscribed for {amount} months: {message}",
+		sample: func(b, u Follower, _ string) map[string]any {
+			return withUser(b, u, map[string]any{"tier": "1000", "cumulative_months": 12, "streak_months": 3,
+				"duration_months": 1, "message": map[string]any{"text": "Love the stream! FevziGG", "emotes": []map[string]any{
+					{"begin": 17, "end": 23, "id": "302976485"}}}})
+		},
+	},
+	{
 		Type: ChannelCheer, Version: "1", Scope: "bits:read", Label: "Cheers",
 		describe: broadcasterOnly, // cheers may be anonymous
 		word: func(p Payload, w *Wording) {
-			w.Kind, w.Icon, w.Action, w.Detail = "cheer", "◆", "cheered "+plural(p.Bits, "bit", "bits"), p.Message
+			w.Kind, w.Icon, w.Action, w.Detail = "cheer", "◆", "cheered "+plural(p.Bits, "bit", "bits"), string(p.Message)
 			w.anonymous(p.IsAnonymous)
 		},
 		amount:  func(p Payload) int { return p.Bits },
-		message: func(p Payload) string { return p.Message },
+		message: func(p Payload) string { return string(p.Message) },
 		Alert:   AlertOn, Hint: "{user} cheered {amount} bits: {message}",
 		sample: func(b, u Follower, _ string) map[string]any {
 			return withUser(b, u, map[string]any{"is_anonymous": false, "message": "Cheer100 great stream!", "bits": 100})

@@ -1,6 +1,8 @@
 package eventsub_test
 
 import (
+	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -57,5 +59,27 @@ func TestCatalogAmountMessage(t *testing.T) {
 		if k.Amount(p) != want.amount || k.Message(p) != want.message {
 			t.Errorf("%s: amount %d message %q, want %+v", typ, k.Amount(p), k.Message(p), want)
 		}
+	}
+}
+
+// A resub always names its viewer, and its message is an object with the text.
+func TestDescribeResub(t *testing.T) {
+	sub := eventsub.Subscription{Type: eventsub.ChannelSubscriptionMsg, Version: "1"}
+	if _, err := eventsub.Describe(sub, json.RawMessage(`{"broadcaster_user_id":"1337","cumulative_months":3}`)); !errors.Is(err, eventsub.ErrMalformed) {
+		t.Fatalf("resub without a user: %v, want ErrMalformed", err)
+	}
+	ev := `{"broadcaster_user_id":"1337","user_id":"42","user_login":"v","user_name":"V","tier":"2000","cumulative_months":3,` +
+		`"streak_months":null,"duration_months":1,"message":{"text":"hi Kappa","emotes":[{"begin":3,"end":7,"id":"25"}]}}`
+	facts, err := eventsub.Describe(sub, json.RawMessage(ev))
+	if err != nil || facts.UserID != "42" || facts.BroadcasterID != "1337" {
+		t.Fatalf("Describe = %+v, %v", facts, err)
+	}
+	var p eventsub.Payload
+	if err := json.Unmarshal([]byte(ev), &p); err != nil {
+		t.Fatal(err)
+	}
+	w := eventsub.Word(sub.Type, "1", "V", p)
+	if w.Action != "resubscribed at Tier 2 for 3 months" || w.Detail != "hi Kappa" {
+		t.Fatalf("wording %+v", w)
 	}
 }

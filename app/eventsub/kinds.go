@@ -1,6 +1,9 @@
 package eventsub
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Kind is one entry of the catalog: an event type and everything the app does with it.
 type Kind struct {
@@ -91,16 +94,18 @@ func Alertable(typ string) bool {
 
 // Payload holds the event fields the rows and alerts read, across types.
 type Payload struct {
-	Tier            string `json:"tier"`
-	IsGift          bool   `json:"is_gift"`
-	Total           int    `json:"total"`
-	CumulativeTotal *int   `json:"cumulative_total"`
-	IsAnonymous     bool   `json:"is_anonymous"`
-	Bits            int    `json:"bits"`
-	Message         string `json:"message"`
-	Viewers         int    `json:"viewers"`
-	UserInput       string `json:"user_input"`
-	Reward          struct {
+	Tier             string `json:"tier"`
+	IsGift           bool   `json:"is_gift"`
+	Total            int    `json:"total"`
+	CumulativeTotal  *int   `json:"cumulative_total"`
+	IsAnonymous      bool   `json:"is_anonymous"`
+	Bits             int    `json:"bits"`
+	Message          Text   `json:"message"` // a cheer's string; a resub's {"text": ...}
+	CumulativeMonths int    `json:"cumulative_months"`
+	StreakMonths     *int   `json:"streak_months"` // null when the viewer does not share it
+	Viewers          int    `json:"viewers"`
+	UserInput        string `json:"user_input"`
+	Reward           struct {
 		Title string `json:"title"`
 		Cost  int    `json:"cost"`
 	} `json:"reward"`
@@ -157,4 +162,24 @@ func SampleEvent(typ string, broadcaster, user Follower, now time.Time) (map[str
 		return nil, errNoSample(typ)
 	}
 	return k.sample(broadcaster, user, now.UTC().Format(time.RFC3339Nano)), nil
+}
+
+// Text is a message as events carry it: a plain string (channel.cheer) or an object with its
+// text and emotes (channel.subscription.message).
+type Text string
+
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*t = Text(s)
+		return nil
+	}
+	var m struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*t = Text(m.Text)
+	return nil
 }

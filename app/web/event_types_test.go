@@ -77,6 +77,8 @@ func TestEveryEventTypeRow(t *testing.T) {
 		{"sub", eventsub.ChannelSubscribe, map[string]any{"tier": "2000"}, "Kind_Viewer", "subscribed at Tier 2", ""},
 		{"gift", eventsub.ChannelSubscriptionGift, nil, "Kind_Viewer", "gifted 5 subs", "12 gifted in this channel so far"},
 		{"anonymous gift", eventsub.ChannelSubscriptionGift, merge(anonymousUser, map[string]any{"total": 1, "cumulative_total": nil}), "Anonymous", "gifted 1 sub", ""},
+		{"resub", eventsub.ChannelSubscriptionMsg, nil, "Kind_Viewer", "resubscribed at Tier 1 for 12 months, 3 in a row", "Love the stream! FevziGG"},
+		{"resub, streak not shared", eventsub.ChannelSubscriptionMsg, map[string]any{"tier": "3000", "cumulative_months": 1, "streak_months": nil, "message": map[string]any{"text": "", "emotes": nil}}, "Kind_Viewer", "resubscribed at Tier 3 for 1 month", ""},
 		{"cheer", eventsub.ChannelCheer, nil, "Kind_Viewer", "cheered 100 bits", "Cheer100 great stream!"},
 		{"anonymous cheer", eventsub.ChannelCheer, merge(anonymousUser, map[string]any{"bits": 1, "message": "hi"}), "Anonymous", "cheered 1 bit", "hi"},
 		{"raid", eventsub.ChannelRaid, nil, "Kind_Viewer", "raided with 42 viewers", ""},

@@ -47,6 +47,8 @@ var subTypes = map[string]subType{
 		condition: []string{"broadcaster_user_id"}},
 	eventsub.ChannelSubscriptionGift: {version: "1", scope: "channel:read:subscriptions", grantor: "broadcaster_user_id",
 		condition: []string{"broadcaster_user_id"}},
+	eventsub.ChannelSubscriptionMsg: {version: "1", scope: "channel:read:subscriptions", grantor: "broadcaster_user_id",
+		condition: []string{"broadcaster_user_id"}},
 	eventsub.ChannelCheer: {version: "1", scope: "bits:read", grantor: "broadcaster_user_id",
 		condition: []string{"broadcaster_user_id"}},
 	eventsub.ChannelPointsRedemption: {version: "1", scope: "channel:read:redemptions", grantor: "broadcaster_user_id",
