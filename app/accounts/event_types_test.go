@@ -41,6 +41,7 @@ var wantConditions = map[string]map[string]string{
 	eventsub.ChannelSubscriptionMsg:  {"broadcaster_user_id": "1001"},
 	eventsub.ChannelCheer:            {"broadcaster_user_id": "1001"},
 	eventsub.ChannelRaid:             {"to_broadcaster_user_id": "1001"},
+	eventsub.ChannelAdBreakBegin:     {"broadcaster_user_id": "1001"},
 	eventsub.StreamOnline:            {"broadcaster_user_id": "1001"},
 	eventsub.StreamOffline:           {"broadcaster_user_id": "1001"},
 	eventsub.ChannelPointsRedemption: {"broadcaster_user_id": "1001"},

@@ -16,6 +16,7 @@ const (
 	StreamOnline            = "stream.online"
 	StreamOffline           = "stream.offline"
 	ChannelPointsRedemption = "channel.channel_points_custom_reward_redemption.add"
+	ChannelAdBreakBegin     = "channel.ad_break.begin"
 	UserAuthorizationRevoke = "user.authorization.revoke"
 )
 
@@ -179,6 +180,29 @@ var catalog = []Kind{
 			return withUser(b, u, map[string]any{"id": NewID(), "user_input": "play the boss music", "status": "unfulfilled",
 				"reward":      map[string]any{"id": NewID(), "title": "Song request", "cost": 500, "prompt": "Pick the next song"},
 				"redeemed_at": at})
+		},
+	},
+	{
+		// An ad break began. The requester is the streamer or a moderator; for an automatic
+		// break Twitch names the streamer.
+		Type: ChannelAdBreakBegin, Version: "1", Scope: "channel:read:ads", Label: "Ad breaks",
+		describe: func(f fields, facts *Facts) ([]string, string) {
+			facts.UserID, facts.UserLogin, facts.UserName = f.RequesterUserID, f.RequesterUserLogin, f.RequesterUserName
+			return []string{f.BroadcasterUserID, f.StartedAt}, f.StartedAt
+		},
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon = "stream", "⏸"
+			w.Action = "started an ad break of " + plural(p.DurationSeconds, "second", "seconds")
+			if p.IsAutomatic {
+				w.Detail = "Scheduled by Ads Manager"
+			}
+		},
+		amount: func(p Payload) int { return p.DurationSeconds },
+		// viewers see the ads, not the alert; a streamer may switch it on for a "be right back"
+		Alert: AlertOff, Hint: "Ad break: back in {amount} seconds!",
+		sample: func(b, u Follower, at string) map[string]any {
+			return withBroadcaster(b, map[string]any{"requester_user_id": b.ID, "requester_user_login": b.Login,
+				"requester_user_name": b.Name, "duration_seconds": 90, "started_at": at, "is_automatic": false})
 		},
 	},
 	{

@@ -32,6 +32,9 @@ type fields struct {
 	StartedAt           string `json:"started_at"`
 	RedeemedAt          string `json:"redeemed_at"`
 	IsGift              bool   `json:"is_gift"`
+	RequesterUserID     string `json:"requester_user_id"`
+	RequesterUserLogin  string `json:"requester_user_login"`
+	RequesterUserName   string `json:"requester_user_name"`
 }
 
 // Describe extracts the Facts of an event. Known types must carry their required fields (else

@@ -110,6 +110,9 @@ type Payload struct {
 		Cost  int    `json:"cost"`
 	} `json:"reward"`
 	Type string `json:"type"` // stream.online: live, playlist, ...
+
+	DurationSeconds int  `json:"duration_seconds"` // channel.ad_break.begin
+	IsAutomatic     bool `json:"is_automatic"`
 }
 
 // Wording is how the dashboard (and, by default, the overlay) tells one event.
