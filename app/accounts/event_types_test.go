@@ -42,6 +42,7 @@ var wantConditions = map[string]map[string]string{
 	eventsub.ChannelCheer:            {"broadcaster_user_id": "1001"},
 	eventsub.ChannelRaid:             {"to_broadcaster_user_id": "1001"},
 	eventsub.ChannelAdBreakBegin:     {"broadcaster_user_id": "1001"},
+	eventsub.ChannelShoutoutReceive:  {"broadcaster_user_id": "1001", "moderator_user_id": "1001"},
 	eventsub.StreamOnline:            {"broadcaster_user_id": "1001"},
 	eventsub.StreamOffline:           {"broadcaster_user_id": "1001"},
 	eventsub.ChannelPointsRedemption: {"broadcaster_user_id": "1001"},

@@ -24,6 +24,7 @@ func TestNewSampleEveryKind(t *testing.T) {
 		eventsub.ChannelCheer:            {"user_id", "broadcaster_user_id", "is_anonymous", "message", "bits"},
 		eventsub.ChannelRaid:             {"from_broadcaster_user_id", "to_broadcaster_user_id", "viewers"},
 		eventsub.ChannelAdBreakBegin:     {"broadcaster_user_id", "requester_user_id", "duration_seconds", "started_at", "is_automatic"},
+		eventsub.ChannelShoutoutReceive:  {"broadcaster_user_id", "from_broadcaster_user_id", "viewer_count", "started_at"},
 		eventsub.StreamOnline:            {"id", "type", "started_at", "broadcaster_user_id"},
 		eventsub.StreamOffline:           {"broadcaster_user_id", "broadcaster_user_login", "broadcaster_user_name"},
 		eventsub.ChannelPointsRedemption: {"id", "user_id", "user_input", "status", "reward", "redeemed_at"},

@@ -17,6 +17,7 @@ const (
 	StreamOffline           = "stream.offline"
 	ChannelPointsRedemption = "channel.channel_points_custom_reward_redemption.add"
 	ChannelAdBreakBegin     = "channel.ad_break.begin"
+	ChannelShoutoutReceive  = "channel.shoutout.receive"
 	UserAuthorizationRevoke = "user.authorization.revoke"
 )
 
@@ -180,6 +181,27 @@ var catalog = []Kind{
 			return withUser(b, u, map[string]any{"id": NewID(), "user_input": "play the boss music", "status": "unfulfilled",
 				"reward":      map[string]any{"id": NewID(), "title": "Song request", "cost": 500, "prompt": "Pick the next song"},
 				"redeemed_at": at})
+		},
+	},
+	{
+		// Another channel shouted the streamer out: that channel is the acting user, like a raider.
+		Type: ChannelShoutoutReceive, Version: "1", Scope: "moderator:read:shoutouts", Label: "Shoutouts received",
+		condition: func(b string) map[string]string {
+			return map[string]string{"broadcaster_user_id": b, "moderator_user_id": b}
+		},
+		describe: func(f fields, facts *Facts) ([]string, string) {
+			facts.UserID, facts.UserLogin, facts.UserName = f.FromUserID, f.FromUserLogin, f.FromUserName
+			return []string{f.BroadcasterUserID, f.FromUserID, f.StartedAt}, f.StartedAt
+		},
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon = "raid", "📣"
+			w.Action = "shouted you out to " + plural(p.ViewerCount, "viewer", "viewers")
+		},
+		amount: func(p Payload) int { return p.ViewerCount },
+		Alert:  AlertOn, Hint: "{user} shouted us out to {amount} viewers!",
+		sample: func(b, u Follower, at string) map[string]any {
+			return withBroadcaster(b, map[string]any{"from_broadcaster_user_id": u.ID, "from_broadcaster_user_login": u.Login,
+				"from_broadcaster_user_name": u.Name, "viewer_count": 860, "started_at": at})
 		},
 	},
 	{

@@ -111,6 +111,7 @@ type Payload struct {
 	} `json:"reward"`
 	Type string `json:"type"` // stream.online: live, playlist, ...
 
+	ViewerCount     int  `json:"viewer_count"`     // channel.shoutout.receive
 	DurationSeconds int  `json:"duration_seconds"` // channel.ad_break.begin
 	IsAutomatic     bool `json:"is_automatic"`
 }

@@ -84,6 +84,7 @@ func TestEveryEventTypeRow(t *testing.T) {
 		{"raid", eventsub.ChannelRaid, nil, "Kind_Viewer", "raided with 42 viewers", ""},
 		{"online", eventsub.StreamOnline, nil, "", "Stream went live", ""},
 		{"offline", eventsub.StreamOffline, nil, "", "Stream went offline", ""},
+		{"shoutout", eventsub.ChannelShoutoutReceive, nil, "Kind_Viewer", "shouted you out to 860 viewers", ""},
 		{"ad break", eventsub.ChannelAdBreakBegin, map[string]any{"requester_user_id": viewer.ID, "requester_user_login": viewer.Login, "requester_user_name": viewer.Name}, "Kind_Viewer", "started an ad break of 90 seconds", ""},
 		{"automatic ad break", eventsub.ChannelAdBreakBegin, map[string]any{"is_automatic": true, "duration_seconds": 1}, "Demo_Streamer", "started an ad break of 1 second", "Scheduled by Ads Manager"},
 		{"redemption", eventsub.ChannelPointsRedemption, nil, "Kind_Viewer", "redeemed Song request (500 points)", "play the boss music"},

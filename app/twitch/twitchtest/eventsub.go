@@ -56,6 +56,8 @@ var subTypes = map[string]subType{
 	eventsub.ChannelRaid: {version: "1", oneOf: []string{"from_broadcaster_user_id", "to_broadcaster_user_id"}},
 	eventsub.ChannelAdBreakBegin: {version: "1", scope: "channel:read:ads", grantor: "broadcaster_user_id",
 		condition: []string{"broadcaster_user_id"}},
+	eventsub.ChannelShoutoutReceive: {version: "1", scope: "moderator:read:shoutouts", grantor: "moderator_user_id",
+		condition: []string{"broadcaster_user_id", "moderator_user_id"}},
 	eventsub.StreamOnline:            {version: "1", condition: []string{"broadcaster_user_id"}},
 	eventsub.StreamOffline:           {version: "1", condition: []string{"broadcaster_user_id"}},
 	eventsub.UserAuthorizationRevoke: {version: "1", condition: []string{"client_id"}},
@@ -299,12 +301,12 @@ func validSecret(s string) bool {
 }
 
 // authorizedLocked reports whether the user the type needs has granted its scope. The fake has
-// no moderators, so channel.follow's moderator must be the broadcaster.
+// no moderators, so a moderator (channel.follow's, channel.shoutout.receive's) must be the broadcaster.
 func (f *Fake) authorizedLocked(st subType, typ string, cond map[string]string) bool {
 	switch {
 	case typ == eventsub.UserAuthorizationRevoke:
 		return cond["client_id"] == f.ClientID
-	case typ == eventsub.ChannelFollow && cond["moderator_user_id"] != cond["broadcaster_user_id"]:
+	case st.grantor == "moderator_user_id" && cond["moderator_user_id"] != cond["broadcaster_user_id"]:
 		return false
 	case st.scope == "":
 		return true

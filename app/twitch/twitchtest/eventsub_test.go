@@ -105,6 +105,14 @@ func TestCreateSubscriptionErrors(t *testing.T) {
 			delete(r.Condition, "moderator_user_id")
 		}), 403, "subscription missing proper authorization"},
 		{"moderator not broadcaster", app, edit(func(r *subRequest) { r.Condition["moderator_user_id"] = "7" }), 403, ""},
+		{"shoutout moderator not broadcaster", app, edit(func(r *subRequest) {
+			r.Type, r.Version = "channel.shoutout.receive", "1"
+			r.Condition["moderator_user_id"] = "7"
+		}), 403, ""},
+		{"shoutout missing moderator", app, edit(func(r *subRequest) {
+			r.Type, r.Version = "channel.shoutout.receive", "1"
+			delete(r.Condition, "moderator_user_id")
+		}), 400, ""},
 		{"follow v1", app, edit(func(r *subRequest) { r.Version = "1" }), 400, ""},
 		{"unknown type", app, edit(func(r *subRequest) { r.Type = "channel.unfollow" }), 400, ""},
 		{"missing moderator", app, edit(func(r *subRequest) { delete(r.Condition, "moderator_user_id") }), 400, ""},
