@@ -27,7 +27,7 @@ const (
 // adding an entry here (and its tests).
 var catalog = []Kind{
 	{
-		Type: ChannelFollow, Version: "2", Scope: "moderator:read:followers", Label: "Follows", Default: true,
+		Type: ChannelFollow, Version: "2", Scope: "moderator:read:followers", Label: "Follows", Default: true, CaughtUp: true,
 		condition: func(b string) map[string]string {
 			return map[string]string{"broadcaster_user_id": b, "moderator_user_id": b}
 		},

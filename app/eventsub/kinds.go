@@ -16,6 +16,9 @@ type Kind struct {
 	Hidden bool
 	Alert  AlertDefault
 	Hint   string // the alert template that fits the type, shown as a placeholder
+	// CaughtUp: events missed while the app was off are fetched when it starts (follows, from
+	// the follower history). Twitch replays nothing else to a WebSocket app.
+	CaughtUp bool
 
 	condition func(broadcasterID string) map[string]string // nil: broadcaster_user_id
 	// describe sets the type's Facts beyond the common fields and returns the fields Twitch

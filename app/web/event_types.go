@@ -62,7 +62,7 @@ func (s *Server) eventTypeOptions(ctx context.Context, broadcasterID string) ([]
 	opts := make([]views.EventTypeOption, 0, len(eventsub.Kinds))
 	for _, k := range eventsub.Kinds {
 		opts = append(opts, views.EventTypeOption{Type: k.Type, Label: k.Label, Enabled: enabled[k.Type],
-			CaughtUp: k.Type == eventsub.ChannelFollow}) // the follower history; Twitch replays nothing else
+			CaughtUp: k.CaughtUp})
 	}
 	return opts, nil
 }
