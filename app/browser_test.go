@@ -110,11 +110,29 @@ func TestBrowserLiveDashboard(t *testing.T) {
 			"to_broadcaster_user_id": demoBroadcaster, "to_broadcaster_user_login": "demo_streamer", "to_broadcaster_user_name": "Demo Streamer",
 			"viewers": 128,
 		}))
+		// The newer types, as their catalog samples: a resub, a shoutout, an ad break.
+		demo := eventsub.Follower{ID: demoBroadcaster, Login: "demo_streamer", Name: "Demo Streamer"}
+		for _, s := range []struct {
+			typ  string
+			user eventsub.Follower
+		}{
+			{eventsub.ChannelSubscriptionMsg, eventsub.Follower{ID: "9004", Login: "loyal_larry", Name: "Loyal_Larry"}},
+			{eventsub.ChannelShoutoutReceive, eventsub.Follower{ID: "9005", Login: "friendly_fox", Name: "FriendlyFox"}},
+			{eventsub.ChannelAdBreakBegin, demo},
+		} {
+			msg, err := eventsub.NewSample(secret, app.URL+"/webhooks/twitch", s.typ, demo, s.user, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustDeliver(t, app.URL, msg)
+		}
 		b.waitRow("SaltySpeedrunner")
-		for _, n := range append(names, "Live_Lucy", "Offline_Olga", "Lucky_Lurker", "CosmicGamer", "SaltySpeedrunner") {
+		b.waitRow("FriendlyFox")
+		for _, n := range append(names, "Live_Lucy", "Offline_Olga", "Lucky_Lurker", "CosmicGamer", "SaltySpeedrunner", "Loyal_Larry", "FriendlyFox") {
 			b.expectRows(n, 1)
 		}
-		if n, want := b.rowCount(""), before+1+len(names)+3; n != want {
+		b.poll("the ad break's row", `document.querySelector('#event-list [data-type="channel.ad_break.begin"]') !== null`)
+		if n, want := b.rowCount(""), before+1+len(names)+6; n != want {
 			t.Errorf("the list has %d rows, want %d: one per stored event", n, want)
 		}
 		b.expectNoReload()

@@ -34,6 +34,8 @@ var catalog = []Kind{
 		describe: func(f fields, _ *Facts) ([]string, string) {
 			return []string{f.UserID, f.BroadcasterUserID, f.FollowedAt}, f.FollowedAt
 		},
+		// Icons are text symbols found in common fonts, not emoji: an OBS browser source or a
+		// Linux desktop without an emoji font shows emoji as empty boxes.
 		word:  func(p Payload, w *Wording) { w.Kind, w.Icon, w.Action = "follow", "♥", "followed" },
 		Alert: AlertOn, Hint: "{user} just followed!",
 		sample: func(b, u Follower, at string) map[string]any {
@@ -61,7 +63,7 @@ var catalog = []Kind{
 		Type: ChannelSubscriptionGift, Version: "1", Scope: "channel:read:subscriptions", Label: "Gifted subs",
 		describe: broadcasterOnly, // gifts may be anonymous: no user is required
 		word: func(p Payload, w *Wording) {
-			w.Kind, w.Icon = "gift", "🎁"
+			w.Kind, w.Icon = "gift", "❖"
 			w.Action = "gifted " + plural(p.Total, "sub", "subs")
 			if p.Tier == "2000" || p.Tier == "3000" {
 				w.Action = fmt.Sprintf("gifted %d %s %s", p.Total, tierName(p.Tier), pluralWord(p.Total, "sub", "subs"))
@@ -194,7 +196,7 @@ var catalog = []Kind{
 			return []string{f.BroadcasterUserID, f.FromUserID, f.StartedAt}, f.StartedAt
 		},
 		word: func(p Payload, w *Wording) {
-			w.Kind, w.Icon = "raid", "📣"
+			w.Kind, w.Icon = "raid", "➤"
 			w.Action = "shouted you out to " + plural(p.ViewerCount, "viewer", "viewers")
 		},
 		amount: func(p Payload) int { return p.ViewerCount },
@@ -213,7 +215,7 @@ var catalog = []Kind{
 			return []string{f.BroadcasterUserID, f.StartedAt}, f.StartedAt
 		},
 		word: func(p Payload, w *Wording) {
-			w.Kind, w.Icon = "stream", "⏸"
+			w.Kind, w.Icon = "stream", "◼"
 			w.Action = "started an ad break of " + plural(p.DurationSeconds, "second", "seconds")
 			if p.IsAutomatic {
 				w.Detail = "Scheduled by Ads Manager"
