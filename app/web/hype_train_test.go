@@ -52,7 +52,13 @@ func TestHypeTrainIsOneRow(t *testing.T) {
 		s.wantEvent(other)
 		s.Close()
 
-		rs := rows(t, b.page("/dashboard"))
+		d := b.page("/dashboard")
+		for _, typ := range []string{eventsub.ChannelHypeTrainBegin, eventsub.ChannelHypeTrainProgress, eventsub.ChannelHypeTrainEnd} {
+			if d.Find(`[data-testid=filter-link][data-type="`+typ+`"]`).Length() != 1 || d.Find(`[data-testid=test-event][data-type="`+typ+`"]`).Length() != 1 {
+				t.Errorf("no filter or Test button for %s", typ)
+			}
+		}
+		rs := rows(t, d)
 		if got := rowIDs(rs); !slices.Equal(got, []int64{other, end}) {
 			t.Fatalf("dashboard rows %v, want the second train and the first one's end [%d %d]", got, other, end)
 		}
