@@ -110,7 +110,8 @@ func TestBrowserLiveDashboard(t *testing.T) {
 			"to_broadcaster_user_id": demoBroadcaster, "to_broadcaster_user_login": "demo_streamer", "to_broadcaster_user_name": "Demo Streamer",
 			"viewers": 128,
 		}))
-		// The newer types, as their catalog samples: a resub, a shoutout, an ad break.
+		// The newer types, as their catalog samples: a resub, a shoutout, an ad break, and a hype
+		// train's begin and progress, which are one row.
 		demo := eventsub.Follower{ID: demoBroadcaster, Login: "demo_streamer", Name: "Demo Streamer"}
 		for _, s := range []struct {
 			typ  string
@@ -119,6 +120,8 @@ func TestBrowserLiveDashboard(t *testing.T) {
 			{eventsub.ChannelSubscriptionMsg, eventsub.Follower{ID: "9004", Login: "loyal_larry", Name: "Loyal_Larry"}},
 			{eventsub.ChannelShoutoutReceive, eventsub.Follower{ID: "9005", Login: "friendly_fox", Name: "FriendlyFox"}},
 			{eventsub.ChannelAdBreakBegin, demo},
+			{eventsub.ChannelHypeTrainBegin, demo},
+			{eventsub.ChannelHypeTrainProgress, demo},
 		} {
 			msg, err := eventsub.NewSample(secret, app.URL+"/webhooks/twitch", s.typ, demo, s.user, time.Now())
 			if err != nil {
@@ -132,7 +135,13 @@ func TestBrowserLiveDashboard(t *testing.T) {
 			b.expectRows(n, 1)
 		}
 		b.poll("the ad break's row", `document.querySelector('#event-list [data-type="channel.ad_break.begin"]') !== null`)
-		if n, want := b.rowCount(""), before+1+len(names)+6; n != want {
+		// The train's progress replaced its begin's row in place: one row, the train's DOM id.
+		b.poll("the hype train's one row at level 2", `(() => {
+			const rs = document.querySelectorAll('#event-list [id="hype-train-1b0AsbInCHZW2SQFQkCzqN07Ib2"]');
+			return rs.length === 1 && rs[0].dataset.type === "channel.hype_train.progress" &&
+				rs[0].querySelector('.action').textContent.includes("Hype train level 2")
+		})()`)
+		if n, want := b.rowCount(""), before+1+len(names)+7; n != want {
 			t.Errorf("the list has %d rows, want %d: one per stored event", n, want)
 		}
 		b.expectNoReload()

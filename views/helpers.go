@@ -10,7 +10,12 @@ func csrfHeaders(token string) string {
 	return string(b)
 }
 
-func eventDOMID(id int64) string { return "event-" + strconv.FormatInt(id, 10) }
+func eventDOMID(r EventRow) string {
+	if r.Group != "" {
+		return r.Group
+	}
+	return "event-" + strconv.FormatInt(r.ID, 10)
+}
 
 // pusherState is the Pusher panel's data-state: the word tests and styles key on.
 func pusherState(p *PusherStatus) string {

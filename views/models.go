@@ -40,6 +40,9 @@ type EventRow struct {
 	Live   bool // reached an open page after it loaded: highlighted as it comes in
 	At     time.Time
 	Burst  int // a follow's flood burst size (0: not part of a flood)
+	// Group is the DOM id of a row that a later message replaces (a hype train's): a live row
+	// of a group removes the group's earlier row as it arrives.
+	Group string
 }
 
 // EventPage is a page of rows, newest first, with the URL of the next older page ("" at the end).

@@ -35,17 +35,20 @@ func ownedBy(broadcasterID string) func(twitchtest.Subscription) bool {
 
 // wantConditions are Twitch's conditions for each type, for broadcaster 1001.
 var wantConditions = map[string]map[string]string{
-	eventsub.ChannelFollow:           {"broadcaster_user_id": "1001", "moderator_user_id": "1001"},
-	eventsub.ChannelSubscribe:        {"broadcaster_user_id": "1001"},
-	eventsub.ChannelSubscriptionGift: {"broadcaster_user_id": "1001"},
-	eventsub.ChannelSubscriptionMsg:  {"broadcaster_user_id": "1001"},
-	eventsub.ChannelCheer:            {"broadcaster_user_id": "1001"},
-	eventsub.ChannelRaid:             {"to_broadcaster_user_id": "1001"},
-	eventsub.ChannelAdBreakBegin:     {"broadcaster_user_id": "1001"},
-	eventsub.ChannelShoutoutReceive:  {"broadcaster_user_id": "1001", "moderator_user_id": "1001"},
-	eventsub.StreamOnline:            {"broadcaster_user_id": "1001"},
-	eventsub.StreamOffline:           {"broadcaster_user_id": "1001"},
-	eventsub.ChannelPointsRedemption: {"broadcaster_user_id": "1001"},
+	eventsub.ChannelFollow:            {"broadcaster_user_id": "1001", "moderator_user_id": "1001"},
+	eventsub.ChannelSubscribe:         {"broadcaster_user_id": "1001"},
+	eventsub.ChannelSubscriptionGift:  {"broadcaster_user_id": "1001"},
+	eventsub.ChannelSubscriptionMsg:   {"broadcaster_user_id": "1001"},
+	eventsub.ChannelCheer:             {"broadcaster_user_id": "1001"},
+	eventsub.ChannelRaid:              {"to_broadcaster_user_id": "1001"},
+	eventsub.ChannelAdBreakBegin:      {"broadcaster_user_id": "1001"},
+	eventsub.ChannelShoutoutReceive:   {"broadcaster_user_id": "1001", "moderator_user_id": "1001"},
+	eventsub.ChannelHypeTrainBegin:    {"broadcaster_user_id": "1001"},
+	eventsub.ChannelHypeTrainProgress: {"broadcaster_user_id": "1001"},
+	eventsub.ChannelHypeTrainEnd:      {"broadcaster_user_id": "1001"},
+	eventsub.StreamOnline:             {"broadcaster_user_id": "1001"},
+	eventsub.StreamOffline:            {"broadcaster_user_id": "1001"},
+	eventsub.ChannelPointsRedemption:  {"broadcaster_user_id": "1001"},
 }
 
 // Enabling types creates their subscriptions, with Twitch's condition for each; disabling them

@@ -17,17 +17,20 @@ func TestNewSampleEveryKind(t *testing.T) {
 	b := eventsub.Follower{ID: "1337", Login: "streamer", Name: "Streamer"}
 	u := eventsub.Follower{ID: "42", Login: "viewer", Name: "Viewer"}
 	fields := map[string][]string{
-		eventsub.ChannelFollow:           {"user_id", "broadcaster_user_id", "followed_at"},
-		eventsub.ChannelSubscribe:        {"user_id", "broadcaster_user_id", "tier", "is_gift"},
-		eventsub.ChannelSubscriptionGift: {"user_id", "broadcaster_user_id", "total", "tier", "cumulative_total", "is_anonymous"},
-		eventsub.ChannelSubscriptionMsg:  {"user_id", "broadcaster_user_id", "tier", "message", "cumulative_months", "streak_months", "duration_months"},
-		eventsub.ChannelCheer:            {"user_id", "broadcaster_user_id", "is_anonymous", "message", "bits"},
-		eventsub.ChannelRaid:             {"from_broadcaster_user_id", "to_broadcaster_user_id", "viewers"},
-		eventsub.ChannelAdBreakBegin:     {"broadcaster_user_id", "requester_user_id", "duration_seconds", "started_at", "is_automatic"},
-		eventsub.ChannelShoutoutReceive:  {"broadcaster_user_id", "from_broadcaster_user_id", "viewer_count", "started_at"},
-		eventsub.StreamOnline:            {"id", "type", "started_at", "broadcaster_user_id"},
-		eventsub.StreamOffline:           {"broadcaster_user_id", "broadcaster_user_login", "broadcaster_user_name"},
-		eventsub.ChannelPointsRedemption: {"id", "user_id", "user_input", "status", "reward", "redeemed_at"},
+		eventsub.ChannelFollow:            {"user_id", "broadcaster_user_id", "followed_at"},
+		eventsub.ChannelSubscribe:         {"user_id", "broadcaster_user_id", "tier", "is_gift"},
+		eventsub.ChannelSubscriptionGift:  {"user_id", "broadcaster_user_id", "total", "tier", "cumulative_total", "is_anonymous"},
+		eventsub.ChannelSubscriptionMsg:   {"user_id", "broadcaster_user_id", "tier", "message", "cumulative_months", "streak_months", "duration_months"},
+		eventsub.ChannelCheer:             {"user_id", "broadcaster_user_id", "is_anonymous", "message", "bits"},
+		eventsub.ChannelRaid:              {"from_broadcaster_user_id", "to_broadcaster_user_id", "viewers"},
+		eventsub.ChannelAdBreakBegin:      {"broadcaster_user_id", "requester_user_id", "duration_seconds", "started_at", "is_automatic"},
+		eventsub.ChannelShoutoutReceive:   {"broadcaster_user_id", "from_broadcaster_user_id", "viewer_count", "started_at"},
+		eventsub.ChannelHypeTrainBegin:    {"id", "broadcaster_user_id", "type", "level", "total", "progress", "goal", "top_contributions", "started_at", "expires_at"},
+		eventsub.ChannelHypeTrainProgress: {"id", "broadcaster_user_id", "type", "level", "total", "progress", "goal", "top_contributions", "started_at", "expires_at"},
+		eventsub.ChannelHypeTrainEnd:      {"id", "broadcaster_user_id", "type", "level", "total", "top_contributions", "started_at", "ended_at", "cooldown_ends_at"},
+		eventsub.StreamOnline:             {"id", "type", "started_at", "broadcaster_user_id"},
+		eventsub.StreamOffline:            {"broadcaster_user_id", "broadcaster_user_login", "broadcaster_user_name"},
+		eventsub.ChannelPointsRedemption:  {"id", "user_id", "user_input", "status", "reward", "redeemed_at"},
 	}
 	for _, k := range eventsub.Kinds {
 		t.Run(k.Type, func(t *testing.T) {

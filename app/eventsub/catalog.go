@@ -7,18 +7,21 @@ import (
 
 // Subscription types the app knows by name.
 const (
-	ChannelFollow           = "channel.follow"
-	ChannelSubscribe        = "channel.subscribe"
-	ChannelSubscriptionGift = "channel.subscription.gift"
-	ChannelSubscriptionMsg  = "channel.subscription.message"
-	ChannelCheer            = "channel.cheer"
-	ChannelRaid             = "channel.raid"
-	StreamOnline            = "stream.online"
-	StreamOffline           = "stream.offline"
-	ChannelPointsRedemption = "channel.channel_points_custom_reward_redemption.add"
-	ChannelAdBreakBegin     = "channel.ad_break.begin"
-	ChannelShoutoutReceive  = "channel.shoutout.receive"
-	UserAuthorizationRevoke = "user.authorization.revoke"
+	ChannelFollow            = "channel.follow"
+	ChannelSubscribe         = "channel.subscribe"
+	ChannelSubscriptionGift  = "channel.subscription.gift"
+	ChannelSubscriptionMsg   = "channel.subscription.message"
+	ChannelCheer             = "channel.cheer"
+	ChannelRaid              = "channel.raid"
+	StreamOnline             = "stream.online"
+	StreamOffline            = "stream.offline"
+	ChannelPointsRedemption  = "channel.channel_points_custom_reward_redemption.add"
+	ChannelAdBreakBegin      = "channel.ad_break.begin"
+	ChannelShoutoutReceive   = "channel.shoutout.receive"
+	ChannelHypeTrainBegin    = "channel.hype_train.begin"
+	ChannelHypeTrainProgress = "channel.hype_train.progress"
+	ChannelHypeTrainEnd      = "channel.hype_train.end"
+	UserAuthorizationRevoke  = "user.authorization.revoke"
 )
 
 // catalog is everything the app knows about each event type, one entry per type, in the order
@@ -229,6 +232,41 @@ var catalog = []Kind{
 				"requester_user_name": b.Name, "duration_seconds": 90, "started_at": at, "is_automatic": false})
 		},
 	},
+	// A hype train is three types whose messages share the train's id: every message is stored,
+	// and the newest of a train is its one row (Facts.Group), which a later message replaces.
+	{
+		Type: ChannelHypeTrainBegin, Version: "2", Scope: "channel:read:hype_train", Label: "Hype train begins",
+		describe: hypeTrain(func(f fields) string { return f.StartedAt }),
+		word:     func(p Payload, w *Wording) { hypeTrainWords(p, w) },
+		amount:   func(p Payload) int { return p.Level },
+		Alert:    AlertOn, Hint: "Hype train! Level {amount}",
+		sample: func(b, _ Follower, at string) map[string]any {
+			return hypeTrainSample(b, at, map[string]any{"level": 1, "total": 137, "progress": 137, "goal": 500, "expires_at": at})
+		},
+	},
+	{
+		// Progress plays no alert: a train sends many, and its begin and end are what viewers hear.
+		Type: ChannelHypeTrainProgress, Version: "2", Scope: "channel:read:hype_train", Label: "Hype train progress",
+		describe: hypeTrain(func(fields) string { return "" }), // happened when Twitch sent it
+		word:     func(p Payload, w *Wording) { hypeTrainWords(p, w) },
+		amount:   func(p Payload) int { return p.Level },
+		sample: func(b, _ Follower, at string) map[string]any {
+			return hypeTrainSample(b, at, map[string]any{"level": 2, "total": 700, "progress": 200, "goal": 800, "expires_at": at})
+		},
+	},
+	{
+		Type: ChannelHypeTrainEnd, Version: "2", Scope: "channel:read:hype_train", Label: "Hype train ends",
+		describe: hypeTrain(func(f fields) string { return f.EndedAt }),
+		word: func(p Payload, w *Wording) {
+			w.Kind, w.Icon, w.User = "cheer", "▲", ""
+			w.Action = fmt.Sprintf("Hype train ended at level %d", p.Level)
+		},
+		amount: func(p Payload) int { return p.Level },
+		Alert:  AlertOn, Hint: "The hype train reached level {amount}!",
+		sample: func(b, _ Follower, at string) map[string]any {
+			return hypeTrainSample(b, at, map[string]any{"level": 3, "total": 2400, "ended_at": at, "cooldown_ends_at": at})
+		},
+	},
 	{
 		// The app's own subscription: Twitch tells it when a streamer disconnects the app.
 		Type: UserAuthorizationRevoke, Version: "1", Hidden: true,
@@ -238,6 +276,35 @@ var catalog = []Kind{
 		},
 		word: func(p Payload, w *Wording) { w.Kind, w.Icon, w.Action = "other", "⊘", "revoked this app's access" },
 	},
+}
+
+// hypeTrain describes a hype train message: the train's id groups its messages, at picks the
+// message's own time.
+func hypeTrain(at func(fields) string) func(f fields, facts *Facts) ([]string, string) {
+	return func(f fields, facts *Facts) ([]string, string) {
+		facts.Group = "hype-train-" + f.ID
+		return []string{f.BroadcasterUserID, f.ID, f.StartedAt}, at(f)
+	}
+}
+
+// hypeTrainWords tell a running train: its level and how far it is to the next.
+func hypeTrainWords(p Payload, w *Wording) {
+	w.Kind, w.Icon, w.User = "cheer", "▲", ""
+	pct := 0
+	if p.Goal > 0 {
+		pct = min(100, p.Progress*100/p.Goal)
+	}
+	w.Action = fmt.Sprintf("Hype train level %d — %d%% to level %d", p.Level, pct, p.Level+1)
+}
+
+// hypeTrainSample is a v2 hype train message: the Test buttons all use one train id, so that
+// begin, progress and end make one row, as a real train does.
+func hypeTrainSample(b Follower, at string, fields map[string]any) map[string]any {
+	fields["id"], fields["type"], fields["started_at"], fields["is_shared_train"] = "1b0AsbInCHZW2SQFQkCzqN07Ib2", "regular", at, false
+	fields["shared_train_participants"] = nil
+	fields["top_contributions"] = []map[string]any{
+		{"user_id": "123", "user_login": "pogchamp", "user_name": "PogChamp", "type": "bits", "total": 50}}
+	return withBroadcaster(b, fields)
 }
 
 func broadcasterOnly(f fields, _ *Facts) ([]string, string) {

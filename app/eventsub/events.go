@@ -16,10 +16,14 @@ type Facts struct {
 	// Gifted marks a channel.subscribe that is one of a gift's subs: Twitch also sends the
 	// channel.subscription.gift that tells the whole gift, which is what a viewer wants to see.
 	Gifted bool
+	// Group joins the messages that tell one thing as it changes: a hype train's id. The newest
+	// message of a group is its one row; it is also the row's DOM id.
+	Group string
 }
 
 // fields covers the names used across event types; unknown types use whichever are present.
 type fields struct {
+	ID                  string `json:"id"`
 	BroadcasterUserID   string `json:"broadcaster_user_id"`
 	ToBroadcasterUserID string `json:"to_broadcaster_user_id"`
 	FromUserID          string `json:"from_broadcaster_user_id"`
@@ -30,6 +34,7 @@ type fields struct {
 	UserName            string `json:"user_name"`
 	FollowedAt          string `json:"followed_at"`
 	StartedAt           string `json:"started_at"`
+	EndedAt             string `json:"ended_at"`
 	RedeemedAt          string `json:"redeemed_at"`
 	IsGift              bool   `json:"is_gift"`
 	RequesterUserID     string `json:"requester_user_id"`

@@ -358,13 +358,13 @@ func TestDescribe(t *testing.T) {
 		},
 		{
 			name:  "unknown type takes broadcaster and time from the event",
-			sub:   sub("channel.hype_train.begin", map[string]string{"broadcaster_user_id": "1337"}),
-			event: `{"id":"1b0AsbInCHZW2SQFQkCzqN07Ib2","broadcaster_user_id":"1337","broadcaster_user_login":"cool_user","broadcaster_user_name":"Cool_User","total":137,"progress":137,"goal":500,"level":1,"started_at":"2020-07-15T17:16:03.17106713Z","expires_at":"2020-07-15T17:16:11.17106713Z"}`,
+			sub:   sub("channel.goal.begin", map[string]string{"broadcaster_user_id": "1337"}),
+			event: `{"id":"12345-cool-event","broadcaster_user_id":"1337","broadcaster_user_login":"cool_user","broadcaster_user_name":"Cool_User","type":"subscription","description":"Help me get partner!","current_amount":100,"target_amount":220,"started_at":"2020-07-15T17:16:03.17106713Z"}`,
 			want:  eventsub.Facts{BroadcasterID: "1337", OccurredAt: time.Date(2020, 7, 15, 17, 16, 3, 171067130, time.UTC)},
 		},
 		{
 			name:  "unknown type prefers the event over the condition",
-			sub:   sub("channel.hype_train.begin", map[string]string{"broadcaster_user_id": "42"}),
+			sub:   sub("channel.goal.begin", map[string]string{"broadcaster_user_id": "42"}),
 			event: `{"broadcaster_user_id":"1337"}`,
 			want:  eventsub.Facts{BroadcasterID: "1337"},
 		},
@@ -376,8 +376,8 @@ func TestDescribe(t *testing.T) {
 		},
 		{
 			name:  "unknown type falls back to condition broadcaster_user_id",
-			sub:   sub("channel.hype_train.begin", map[string]string{"broadcaster_user_id": "1337"}),
-			event: `{"id":"1b0AsbInCHZW2SQFQkCzqN07Ib2","total":137}`,
+			sub:   sub("channel.goal.begin", map[string]string{"broadcaster_user_id": "1337"}),
+			event: `{"id":"12345-cool-event","current_amount":100}`,
 			want:  eventsub.Facts{BroadcasterID: "1337"},
 		},
 		{

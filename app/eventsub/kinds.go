@@ -117,6 +117,10 @@ type Payload struct {
 	ViewerCount     int  `json:"viewer_count"`     // channel.shoutout.receive
 	DurationSeconds int  `json:"duration_seconds"` // channel.ad_break.begin
 	IsAutomatic     bool `json:"is_automatic"`
+
+	Level    int `json:"level"` // channel.hype_train.*; Total is the train's points
+	Progress int `json:"progress"`
+	Goal     int `json:"goal"`
 }
 
 // Wording is how the dashboard (and, by default, the overlay) tells one event.

@@ -195,7 +195,10 @@ func (t *topic) fanOut(evs []store.Event) {
 	now := time.Now()
 	ds := make([]*Delivery, 0, len(evs))
 	for i := range evs {
-		if !evs[i].Hidden { // a gift's own subs: stored and exported, never a live row
+		// A gift's own subs: stored and exported, never a live row. A superseded message of a
+		// hype train still goes out: the overlay plays its begin, and the dashboard's next frame
+		// of the train replaces its row.
+		if !evs[i].Hidden || evs[i].Superseded() {
 			ds = append(ds, &Delivery{Event: &evs[i], Read: now})
 		}
 	}

@@ -39,5 +39,8 @@ func Event(d Delivery, receivedAt time.Time) (*store.Event, error) {
 	if ev.Type == eventsub.ChannelFollow {
 		ev.DedupeKey = store.FollowKey(ev.UserID, ev.OccurredAt) // also fetched with the follower history
 	}
+	if facts.Group != "" {
+		ev.GroupKey = &facts.Group // the newest message of a hype train is its row
+	}
 	return ev, nil
 }

@@ -30,7 +30,14 @@ type Event struct {
 	Source         string    `bun:"source,notnull"`  // SourceWebhook, SourceWebSocket or SourceBackfill
 	DedupeKey      *string   `bun:"dedupe_key"`      // same key, same real-world event (see FollowKey)
 	Hidden         bool      `bun:"hidden,notnull"`  // kept and exported, but not a row of its own (a gift's subs)
+	// GroupKey joins the messages that tell one thing as it changes (a hype train): when one is
+	// stored, the earlier ones of its group are hidden, so the newest is the group's one row.
+	GroupKey *string `bun:"group_key"`
 }
+
+// Superseded reports whether ev is an earlier message of a group (a hype train's begin once its
+// progress came): not a dashboard row any more, but still an event, whose alert plays.
+func (ev *Event) Superseded() bool { return ev.Hidden && ev.GroupKey != nil }
 
 // Where events come from.
 const (
@@ -169,7 +176,28 @@ func (s *Store) insertBatch(ctx context.Context, tx bun.Tx, evs []*Event, insert
 			return false, fmt.Errorf("queue for pusher: %w", err)
 		}
 	}
+	if err := hideSuperseded(ctx, tx, evs, inserted); err != nil {
+		return false, err
+	}
 	return true, nil
+}
+
+// hideSuperseded hides, in the batch's transaction, the earlier messages of each group a new
+// event belongs to: ids grow with every insert, so the group's largest id is its newest message
+// and its one row, on the page and to a viewer resuming after an id alike.
+func hideSuperseded(ctx context.Context, tx bun.Tx, evs []*Event, inserted []bool) error {
+	for i, ev := range evs {
+		if !inserted[i] || ev.GroupKey == nil {
+			continue
+		}
+		_, err := tx.NewUpdate().Table("events").Set("hidden = ?", true).
+			Where("broadcaster_id = ?", ev.BroadcasterID).Where("group_key = ?", *ev.GroupKey).
+			Where("id < ?", ev.ID).Where("hidden = ?", false).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("hide earlier messages of %s: %w", *ev.GroupKey, err)
+		}
+	}
+	return nil
 }
 
 // ListEvents returns up to limit events of a broadcaster, newest first, with ids below before
@@ -270,18 +298,19 @@ func insertUnnest(ctx context.Context, tx bun.Tx, rows []Event, out *[]storedID)
 	msg, sub, typ, ver, bro := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	uid, ulogin, uname, payload, source := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	occurred, received := make([]time.Time, n), make([]time.Time, n)
-	dedupe, hidden := make([]*string, n), make([]bool, n)
+	dedupe, hidden, group := make([]*string, n), make([]bool, n), make([]*string, n)
 	for i, r := range rows {
 		msg[i], sub[i], typ[i], ver[i], bro[i] = r.MessageID, r.SubscriptionID, r.Type, r.Version, r.BroadcasterID
 		uid[i], ulogin[i], uname[i], payload[i], source[i] = r.UserID, r.UserLogin, r.UserName, r.Payload, r.Source
 		occurred[i], received[i], dedupe[i], hidden[i] = r.OccurredAt, r.ReceivedAt, r.DedupeKey, r.Hidden
+		group[i] = r.GroupKey
 	}
 	res, err := tx.Tx.QueryContext(ctx, `INSERT INTO events (message_id, subscription_id, type, version,
-		broadcaster_id, user_id, user_login, user_name, occurred_at, received_at, payload, source, dedupe_key, hidden)
+		broadcaster_id, user_id, user_login, user_name, occurred_at, received_at, payload, source, dedupe_key, hidden, group_key)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::boolean[])
+			$8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[], $13::text[], $14::boolean[], $15::text[])
 		ON CONFLICT DO NOTHING RETURNING id, message_id`,
-		msg, sub, typ, ver, bro, uid, ulogin, uname, occurred, received, payload, source, dedupe, hidden)
+		msg, sub, typ, ver, bro, uid, ulogin, uname, occurred, received, payload, source, dedupe, hidden, group)
 	if err != nil {
 		return err
 	}

@@ -42,10 +42,19 @@ func ParseCursor(s string) (Cursor, error) {
 // is set. The zero Shown is every visible event.
 type Shown struct {
 	Type string
+	// Superseded includes the earlier messages of a group (Event.Superseded): the overlay still
+	// plays a hype train's begin that its progress has hidden from the dashboard.
+	Superseded bool
 }
 
 func (f Shown) apply(q *bun.SelectQuery) *bun.SelectQuery {
-	q = q.Where("hidden = ?", false)
+	if f.Superseded {
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("hidden = ?", false).WhereOr("group_key IS NOT NULL")
+		})
+	} else {
+		q = q.Where("hidden = ?", false)
+	}
 	if f.Type != "" {
 		q = q.Where("type = ?", f.Type)
 	}

@@ -87,6 +87,9 @@ func TestEveryEventTypeRow(t *testing.T) {
 		{"shoutout", eventsub.ChannelShoutoutReceive, nil, "Kind_Viewer", "shouted you out to 860 viewers", ""},
 		{"ad break", eventsub.ChannelAdBreakBegin, map[string]any{"requester_user_id": viewer.ID, "requester_user_login": viewer.Login, "requester_user_name": viewer.Name}, "Kind_Viewer", "started an ad break of 90 seconds", ""},
 		{"automatic ad break", eventsub.ChannelAdBreakBegin, map[string]any{"is_automatic": true, "duration_seconds": 1}, "Demo_Streamer", "started an ad break of 1 second", "Scheduled by Ads Manager"},
+		{"hype train begin", eventsub.ChannelHypeTrainBegin, nil, "", "Hype train level 1 — 27% to level 2", ""},
+		{"hype train progress", eventsub.ChannelHypeTrainProgress, nil, "", "Hype train level 2 — 25% to level 3", ""},
+		{"hype train end", eventsub.ChannelHypeTrainEnd, nil, "", "Hype train ended at level 3", ""},
 		{"redemption", eventsub.ChannelPointsRedemption, nil, "Kind_Viewer", "redeemed Song request (500 points)", "play the boss music"},
 	}
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {

@@ -177,7 +177,7 @@ func (a *alerter) play(ev store.Event) {
 // catchUp replays what a reconnecting overlay missed, from the database.
 func (a *alerter) catchUp(c *gin.Context, s *store.Store, broadcaster string) error {
 	for {
-		evs, err := s.ShownAfter(c.Request.Context(), broadcaster, store.Shown{}, a.cursor, catchUpLimit)
+		evs, err := s.ShownAfter(c.Request.Context(), broadcaster, store.Shown{Superseded: true}, a.cursor, catchUpLimit)
 		if err != nil {
 			return err
 		}

@@ -182,8 +182,8 @@ func (s *Server) overlayReload(c *gin.Context, hash string, a *alerter) bool {
 	return true
 }
 
-// alertable reports whether ev plays on the overlay: a stored, visible, live event of an alert
-// type that is recent enough.
+// alertable reports whether ev plays on the overlay: a stored, visible (or merely superseded),
+// live event of an alert type that is recent enough.
 func alertable(ev store.Event, now time.Time, maxAge time.Duration) bool {
-	return eventsub.Alertable(ev.Type) && !ev.Hidden && ev.Source != store.SourceBackfill && now.Sub(ev.OccurredAt) <= maxAge
+	return eventsub.Alertable(ev.Type) && (!ev.Hidden || ev.Superseded()) && ev.Source != store.SourceBackfill && now.Sub(ev.OccurredAt) <= maxAge
 }

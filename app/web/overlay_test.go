@@ -278,7 +278,7 @@ func TestOverlayConnectedAndTestAlert(t *testing.T) {
 			t.Fatalf("status fragment: %d %q", r.status, r.body)
 		}
 
-		if r := b.postForm("/dashboard/overlay/test-alert", url.Values{"csrf_token": {b.csrf}, "type": {"channel.hype_train.begin"}}); r.status != http.StatusBadRequest {
+		if r := b.postForm("/dashboard/overlay/test-alert", url.Values{"csrf_token": {b.csrf}, "type": {eventsub.ChannelHypeTrainProgress}}); r.status != http.StatusBadRequest {
 			t.Fatalf("test alert of a type that never alerts: %d, want 400", r.status)
 		}
 		stored := count(t, e.store, demoID)

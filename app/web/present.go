@@ -18,6 +18,9 @@ func presentEvent(ev store.Event) views.EventRow {
 	w := eventsub.Word(ev.Type, ev.Version, firstNonEmpty(ev.UserName, ev.UserLogin), p)
 	r := views.EventRow{ID: ev.ID, Type: ev.Type, Kind: w.Kind, Icon: w.Icon, User: w.User, Action: w.Action, Detail: w.Detail,
 		AtISO: at.Format(time.RFC3339), AtText: at.Format("Jan 2, 15:04:05 UTC"), At: at}
+	if ev.GroupKey != nil {
+		r.Group = *ev.GroupKey
+	}
 	if ev.Source == store.SourceBackfill && r.Detail == "" {
 		r.Detail = "From your follower history"
 	}

@@ -122,16 +122,16 @@ func TestWebhookBodyOfExactlyOneMiB(t *testing.T) {
 func TestWebhookStoresAndShowsUnknownTypes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		e := newEnv(t, db)
-		sub := subscription("channel.hype_train.begin", "1", "enabled", map[string]string{"broadcaster_user_id": demoID})
-		event := map[string]any{"id": "1b0AsbInCHZW2SQFQkCzqN07Ib2", "broadcaster_user_id": demoID,
-			"broadcaster_user_login": "cool_user", "broadcaster_user_name": "Cool_User", "total": 137, "progress": 137,
-			"goal": 500, "level": 2, "started_at": "2020-07-15T17:16:03.17106713Z", "expires_at": "2020-07-15T17:16:11.17106713Z"}
+		sub := subscription("channel.goal.begin", "1", "enabled", map[string]string{"broadcaster_user_id": demoID})
+		event := map[string]any{"id": "12345-cool-event", "broadcaster_user_id": demoID,
+			"broadcaster_user_login": "cool_user", "broadcaster_user_name": "Cool_User", "type": "subscription",
+			"description": "Help me get partner!", "current_amount": 100, "target_amount": 220, "started_at": "2020-07-15T17:16:03.17106713Z"}
 		out := message(t, eventsub.TypeNotification, sub, map[string]any{"subscription": sub, "event": event})
 		if r := e.deliver(out); r.status != http.StatusNoContent {
 			t.Fatalf("webhook = %d %q, want 204", r.status, r.body)
 		}
 		ev := e.stored(out.Header.Get(eventsub.HeaderMessageID))
-		if ev.Type != "channel.hype_train.begin" || ev.Version != "1" || ev.BroadcasterID != demoID || ev.SubscriptionID != sub.ID {
+		if ev.Type != "channel.goal.begin" || ev.Version != "1" || ev.BroadcasterID != demoID || ev.SubscriptionID != sub.ID {
 			t.Fatalf("stored %+v", ev)
 		}
 		if want := mustTime(t, "2020-07-15T17:16:03.17106713Z"); !sameInstant(ev.OccurredAt, want) {
@@ -139,13 +139,13 @@ func TestWebhookStoresAndShowsUnknownTypes(t *testing.T) {
 		}
 
 		rs := rows(t, e.signedIn().page("/dashboard"))
-		if len(rs) != 1 || rs[0].id != ev.ID || rs[0].typ != "channel.hype_train.begin" {
-			t.Fatalf("dashboard rows = %+v, want the hype train event %d", rs, ev.ID)
+		if len(rs) != 1 || rs[0].id != ev.ID || rs[0].typ != "channel.goal.begin" {
+			t.Fatalf("dashboard rows = %+v, want the goal event %d", rs, ev.ID)
 		}
 		if !rs[0].sel.HasClass("kind-other") {
 			t.Errorf("row class = %q, want the generic kind-other", rs[0].sel.AttrOr("class", ""))
 		}
-		if got := strings.TrimSpace(rs[0].sel.Find(".action").Text()); got != "channel.hype_train.begin (v1)" {
+		if got := strings.TrimSpace(rs[0].sel.Find(".action").Text()); got != "channel.goal.begin (v1)" {
 			t.Errorf("row action = %q", got)
 		}
 	})
