@@ -174,3 +174,62 @@ func TestTwitchWebSocketSaysWhatIsLostWhileOff(t *testing.T) {
 		}
 	})
 }
+
+// TestTwitchWebSocketFollowResubCheerLive: on a streamer's own PC, a follow, a resub and a cheer
+// sent by Twitch over the WebSocket session appear live on the dashboard and play on the overlay.
+func TestTwitchWebSocketFollowResubCheerLive(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		te := newTwitchEnvWith(t, db, "websocket")
+		ctx := context.Background()
+		streamer := te.addStreamer("44000003", "pc_streamer_three")
+		b := te.browser()
+		te.signIn(b, streamer)
+		te.wsFollowSub(t, streamer.ID, "")
+		chooseTypes(t, b, eventsub.ChannelFollow, eventsub.ChannelSubscriptionMsg, eventsub.ChannelCheer)
+		subs := map[string]twitchtest.Subscription{}
+		eventually(t, "resub and cheer subscriptions on the websocket session", func() bool {
+			for _, s := range te.fake.Subscriptions() {
+				if s.Status == twitchtest.StatusEnabled && s.SessionID != "" && s.Condition["broadcaster_user_id"] == streamer.ID {
+					subs[s.Type] = s
+				}
+			}
+			return subs[eventsub.ChannelSubscriptionMsg].ID != "" && subs[eventsub.ChannelCheer].ID != ""
+		})
+
+		overlay := b.streamAt(b.rotateOverlay()+"/stream", "")
+		overlay.until(func(ev sseEvent) bool { return ev.Type == "ready" })
+		dash := b.stream("")
+		dash.next() // the current list
+
+		channel := eventsub.Follower{ID: streamer.ID, Login: streamer.Login, Name: streamer.DisplayName}
+		for _, c := range []struct {
+			typ  string
+			user eventsub.Follower
+		}{
+			{eventsub.ChannelFollow, eventsub.Follower{ID: "7001", Login: "ws_follower", Name: "WS_Follower"}},
+			{eventsub.ChannelSubscriptionMsg, eventsub.Follower{ID: "7002", Login: "ws_resubber", Name: "WS_Resubber"}},
+			{eventsub.ChannelCheer, eventsub.Follower{ID: "7003", Login: "ws_cheerer", Name: "WS_Cheerer"}},
+		} {
+			var err error
+			if c.typ == eventsub.ChannelFollow {
+				_, err = te.fake.SendFollow(ctx, streamer.ID, twitchtest.User{ID: c.user.ID, Login: c.user.Login, DisplayName: c.user.Name})
+			} else {
+				event, serr := eventsub.SampleEvent(c.typ, channel, c.user, time.Now())
+				if serr != nil {
+					t.Fatal(serr)
+				}
+				_, err = te.fake.SendEvent(ctx, subs[c.typ].ID, event)
+			}
+			if err != nil {
+				t.Fatalf("send %s: %v", c.typ, err)
+			}
+			row := dash.until(func(ev sseEvent) bool { return ev.Type == "event" })
+			if rs := rows(t, parseHTML(t, row.Data)); len(rs) != 1 || rs[0].typ != c.typ || rs[0].user != c.user.Name {
+				t.Fatalf("live row after a %s by %s: %+v", c.typ, c.user.Name, rs)
+			}
+			if a := overlay.nextAlert(); a.User != c.user.Name {
+				t.Fatalf("overlay alert after a %s by %s: %+v", c.typ, c.user.Name, a)
+			}
+		}
+	})
+}
