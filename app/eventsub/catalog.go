@@ -245,11 +245,13 @@ var catalog = []Kind{
 		},
 	},
 	{
-		// Progress plays no alert: a train sends many, and its begin and end are what viewers hear.
+		// Progress alerts are off by default: a train sends many, and its begin and end are what
+		// viewers hear. A streamer who wants each step can turn them on.
 		Type: ChannelHypeTrainProgress, Version: "2", Scope: "channel:read:hype_train", Label: "Hype train progress",
 		describe: hypeTrain(func(fields) string { return "" }), // happened when Twitch sent it
 		word:     func(p Payload, w *Wording) { hypeTrainWords(p, w) },
 		amount:   func(p Payload) int { return p.Level },
+		Alert:    AlertOff, Hint: "Hype train at level {amount}!",
 		sample: func(b, _ Follower, at string) map[string]any {
 			return hypeTrainSample(b, at, map[string]any{"level": 2, "total": 700, "progress": 200, "goal": 800, "expires_at": at})
 		},

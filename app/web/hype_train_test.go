@@ -95,7 +95,8 @@ func applyFrame(t *testing.T, list []row, data string) []row {
 	return append(rows(t, frame), list...)
 }
 
-// The overlay plays a train's begin and end, not its progress.
+// The overlay plays a train's begin and end; its progress alerts are off unless the streamer
+// turns them on.
 func TestHypeTrainAlertsBeginAndEnd(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		e := newEnv(t, db)

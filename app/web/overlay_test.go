@@ -278,8 +278,8 @@ func TestOverlayConnectedAndTestAlert(t *testing.T) {
 			t.Fatalf("status fragment: %d %q", r.status, r.body)
 		}
 
-		if r := b.postForm("/dashboard/overlay/test-alert", url.Values{"csrf_token": {b.csrf}, "type": {eventsub.ChannelHypeTrainProgress}}); r.status != http.StatusBadRequest {
-			t.Fatalf("test alert of a type that never alerts: %d, want 400", r.status)
+		if r := b.postForm("/dashboard/overlay/test-alert", url.Values{"csrf_token": {b.csrf}, "type": {"channel.goal.begin"}}); r.status != http.StatusBadRequest {
+			t.Fatalf("test alert of a type the app does not offer: %d, want 400", r.status)
 		}
 		stored := count(t, e.store, demoID)
 		r := b.postForm("/dashboard/overlay/test-alert", url.Values{"csrf_token": {b.csrf}, "type": {eventsub.ChannelCheer}}, "HX-Request", "true")
