@@ -228,3 +228,10 @@ type OverlayCreated struct {
 var overlayControls = []struct{ Action, Label string }{
 	{"pause", "Pause"}, {"resume", "Resume"}, {"skip", "Skip current"}, {"clear", "Clear queue"},
 }
+
+// OverlayUnavailableView is the transparent page of an overlay URL that cannot play alerts.
+type OverlayUnavailableView struct {
+	CSS    string
+	Notice string
+	Retry  int // seconds before the page reloads itself; 0: never
+}

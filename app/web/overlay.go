@@ -18,12 +18,21 @@ import (
 
 // overlayPage is the browser source: a transparent page that plays each new event as an alert.
 func (s *Server) overlayPage(c *gin.Context) error {
-	ov, err := s.overlayOf(c)
-	if err != nil {
-		return err
-	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("X-Robots-Tag", "noindex")
+	ov, err := s.overlayOf(c)
+	if err != nil {
+		// OBS shows this page over the stream: an error page would cover the whole scene.
+		v := views.OverlayUnavailableView{CSS: s.assets.URL("overlay.css"),
+			Notice: "This overlay URL no longer works. Copy the current one from your dashboard."}
+		status := http.StatusNotFound
+		var he *httpError
+		if !errors.As(err, &he) || he.status != http.StatusNotFound {
+			status, v.Notice, v.Retry = http.StatusServiceUnavailable, "Alerts paused: the app cannot reach its database. Retrying…", 10
+			s.log.Error("overlay page", "err", err)
+		}
+		return s.renderPage(c, status, views.OverlayUnavailable(v))
+	}
 	return s.renderPage(c, http.StatusOK, views.OverlayPage(views.OverlayView{
 		CSS: s.assets.URL("overlay.css"), Script: s.assets.URL("overlay.js"),
 		StreamURL: c.Request.URL.Path + "/stream", StorageKey: "tev-overlay-" + ov.TokenHash[:16],

@@ -128,6 +128,45 @@ func TestOverlayURLAndRotation(t *testing.T) {
 	})
 }
 
+// TestOverlayUnavailableIsTransparent: OBS shows an overlay URL over the stream, so a rotated or
+// mistyped URL, or a database outage, gets the transparent overlay page with a small notice
+// (and, in an outage, a reload), never an error page that covers the scene.
+func TestOverlayUnavailableIsTransparent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		e := newEnv(t, db)
+		b := e.signedIn()
+		path := b.rotateOverlay()
+		b.rotateOverlay() // path no longer works
+		transparent := func(r reply, status int, retry bool) {
+			t.Helper()
+			d := r.doc(t)
+			if r.status != status || d.Find(`body.overlay[data-testid=overlay-unavailable]`).Length() != 1 {
+				t.Fatalf("overlay page: %d %q; want %d and the transparent overlay page", r.status, r.body, status)
+			}
+			if d.Find(`[data-testid=overlay-notice]`).Text() == "" || d.Find(`header, nav, main`).Length() != 0 {
+				t.Fatalf("overlay page should hold only a notice: %q", r.body)
+			}
+			if got := d.Find(`meta[http-equiv=refresh]`).Length() == 1; got != retry {
+				t.Fatalf("reloads itself: %v, want %v", got, retry)
+			}
+			if r.header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("Cache-Control %q", r.header.Get("Cache-Control"))
+			}
+		}
+		transparent(e.get(path), http.StatusNotFound, false)
+		transparent(e.get("/overlay/not-a-token"), http.StatusNotFound, false)
+
+		if err := e.store.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := e.get(path)
+		transparent(r, http.StatusServiceUnavailable, true)
+		if strings.Contains(r.body, "closed") || strings.Contains(r.body, "store:") {
+			t.Fatalf("the overlay page leaks internals: %q", r.body)
+		}
+	})
+}
+
 func base64URLLen(s string) (int, error) {
 	var n int
 	for _, r := range s {
