@@ -96,8 +96,5 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Stats are the connection pool's statistics.
-func (s *Store) Stats() sql.DBStats { return s.db.Stats() }
-
 // Close releases the connections.
 func (s *Store) Close() error { return s.db.Close() }

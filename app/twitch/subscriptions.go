@@ -51,19 +51,26 @@ func (c *Client) CreateSubscription(ctx context.Context, req CreateSubscription)
 	if !eventsub.ValidSecret(req.Secret) {
 		return eventsub.Subscription{}, errors.New("twitch: create subscription: the secret must be 10 to 100 printable ASCII characters")
 	}
+	var sub eventsub.Subscription
+	err := c.withAppToken(ctx, func(token string) (err error) {
+		sub, err = c.postSubscription(ctx, token, req, eventsub.Transport{Method: "webhook", Callback: req.Callback, Secret: req.Secret}, req.Secret)
+		return err
+	})
+	return sub, err
+}
+
+// postSubscription POSTs req with transport and token; redact is kept out of errors.
+func (c *Client) postSubscription(ctx context.Context, token string, req CreateSubscription, transport eventsub.Transport, redact ...string) (eventsub.Subscription, error) {
 	body := struct {
 		Type      string             `json:"type"`
 		Version   string             `json:"version"`
 		Condition map[string]string  `json:"condition"`
 		Transport eventsub.Transport `json:"transport"`
-	}{req.Type, req.Version, req.Condition, eventsub.Transport{Method: "webhook", Callback: req.Callback, Secret: req.Secret}}
+	}{req.Type, req.Version, req.Condition, transport}
 	var resp struct {
 		Data []eventsub.Subscription `json:"data"`
 	}
-	err := c.withAppToken(ctx, func(token string) error {
-		return c.helix(ctx, http.MethodPost, "/eventsub/subscriptions", nil, token, body, &resp, req.Secret)
-	})
-	if err != nil {
+	if err := c.helix(ctx, http.MethodPost, "/eventsub/subscriptions", nil, token, body, &resp, redact...); err != nil {
 		return eventsub.Subscription{}, err
 	}
 	if len(resp.Data) == 0 {
@@ -127,13 +134,7 @@ func (c *Client) ListSubscriptions(ctx context.Context, f SubscriptionFilter) ([
 
 // DeleteSubscription deletes a subscription; one Twitch does not know is ErrNotFound.
 func (c *Client) DeleteSubscription(ctx context.Context, id string) error {
-	if id == "" {
-		return errors.New("twitch: delete subscription: id is required")
-	}
-	q := url.Values{"id": {id}}
-	return c.withAppToken(ctx, func(token string) error {
-		return c.helix(ctx, http.MethodDelete, "/eventsub/subscriptions", q, token, nil, nil)
-	})
+	return c.withAppToken(ctx, func(token string) error { return c.DeleteSubscriptionAs(ctx, token, id) })
 }
 
 // CreateWebSocketSubscription creates a subscription delivered to an EventSub WebSocket
@@ -144,22 +145,7 @@ func (c *Client) CreateWebSocketSubscription(ctx context.Context, userToken, ses
 	if req.Type == "" || req.Version == "" || sessionID == "" || len(req.Condition) == 0 {
 		return eventsub.Subscription{}, errors.New("twitch: create websocket subscription: type, version, condition and session id are required")
 	}
-	body := struct {
-		Type      string             `json:"type"`
-		Version   string             `json:"version"`
-		Condition map[string]string  `json:"condition"`
-		Transport eventsub.Transport `json:"transport"`
-	}{req.Type, req.Version, req.Condition, eventsub.Transport{Method: "websocket", SessionID: sessionID}}
-	var resp struct {
-		Data []eventsub.Subscription `json:"data"`
-	}
-	if err := c.helix(ctx, http.MethodPost, "/eventsub/subscriptions", nil, userToken, body, &resp); err != nil {
-		return eventsub.Subscription{}, err
-	}
-	if len(resp.Data) == 0 {
-		return eventsub.Subscription{}, errors.New("twitch: POST /eventsub/subscriptions: no subscription in the response")
-	}
-	return resp.Data[0], nil
+	return c.postSubscription(ctx, userToken, req, eventsub.Transport{Method: "websocket", SessionID: sessionID})
 }
 
 // DeleteSubscriptionAs deletes a subscription with a user token: the WebSocket transport's
