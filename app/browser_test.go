@@ -242,8 +242,23 @@ func openBrowser(t *testing.T, execPath string) *browser {
 		cancelTab()
 		t.Fatalf("chromium %s did not start\n%s", execPath, output.String())
 	}
+	// Every page of this tab records what an overlay announces (see assets/overlay.js), from
+	// its first script on: the overlay itself keeps no record of a long stream.
+	ctx2, cancel := context.WithTimeout(ctx, hangGuard)
+	defer cancel()
+	if err := chromedp.Do(ctx2, func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: overlayRecorder})
+		return chromedp.Void{}, err
+	}); err != nil {
+		t.Fatalf("install the overlay recorder: %v", err)
+	}
 	return b
 }
+
+// overlayRecorder keeps, per page load, the overlay's played alerts and obeyed commands.
+const overlayRecorder = `window.__tev = { played: [], controls: [] };
+document.addEventListener("tev:played", (e) => window.__tev.played.push(e.detail.text));
+document.addEventListener("tev:control", (e) => window.__tev.controls.push(e.detail));`
 
 // record keeps the page's uncaught exceptions and console messages (it runs on the browser's
 // reading goroutine, so it only appends).

@@ -146,23 +146,23 @@ func (b *browser) overlayControl(action, seen string) {
 		const form = new FormData(doc.querySelector('[data-testid="overlay-control"][data-action=%q]').form);
 		return fetch("/dashboard/overlay/control", { method: "POST", body: new URLSearchParams(form) });
 	}); undefined`, action)))
-	b.poll("the overlay to obey "+action, fmt.Sprintf(`document.body.dataset.controls === %q`, seen))
+	b.poll("the overlay to obey "+action, fmt.Sprintf(`window.__tev.controls.join(" ") === %q`, seen))
 }
 
 // played is what the overlay has played since the page loaded, in order.
 func (b *browser) played() []string {
 	b.t.Helper()
-	raw := browserRun(b, chromedp.Evaluate[string](`document.body.dataset.playedLog ?? "[]"`))
+	raw := browserRun(b, chromedp.Evaluate[string](`JSON.stringify(window.__tev.played)`))
 	var log []string
 	if err := json.Unmarshal([]byte(raw), &log); err != nil {
-		b.t.Fatalf("data-played-log %q: %v", raw, err)
+		b.t.Fatalf("played %q: %v", raw, err)
 	}
 	return log
 }
 
 func (b *browser) waitPlayed(text string) {
 	b.t.Helper()
-	b.poll("the alert "+text, fmt.Sprintf(`JSON.parse(document.body.dataset.playedLog ?? "[]").includes(%q)`, text))
+	b.poll("the alert "+text, fmt.Sprintf(`window.__tev.played.includes(%q)`, text))
 }
 
 func (b *browser) expectPlayed(want []string) {

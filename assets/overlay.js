@@ -1,6 +1,10 @@
 // The OBS overlay: each alert from the stream plays once, one at a time, then hides. The last
 // shown id is kept in localStorage, so a reload of the browser source (which the browser's own
 // reconnect does not cover) resumes after it and replays nothing already shown.
+//
+// What the page does is announced as DOM events on document ("tev:played" with the alert,
+// "tev:control" with the command): free when nobody listens, which is every OBS source. The
+// browser tests listen. Nothing here keeps a growing record of a long stream.
 (() => {
   "use strict";
   const body = document.body;
@@ -8,12 +12,11 @@
   const key = body.dataset.storageKey;
   const showMs = Number(body.dataset.alertMs) || 5000;
   const queue = [];
-  const played = [];
-  const log = [];
   let busy = false;
   let paused = false;
   let timer = 0; // the current alert's end
-  const controls = [];
+
+  const announce = (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail }));
 
   // The streamer's CSS, as a <style> element's text: never parsed as HTML.
   if (body.dataset.customCss) {
@@ -40,7 +43,7 @@
   };
   source.addEventListener("alert", (e) => {
     queue.push(JSON.parse(e.data));
-    body.dataset.queued = String(queue.length);
+    queued();
     next();
   });
   // The dashboard's queue buttons. Pause holds the queue (the alert on screen finishes);
@@ -52,17 +55,33 @@
       case "skip": if (busy) { clearTimeout(timer); done(); } break;
       case "clear": queue.length = 0; break;
     }
-    controls.push(e.data);
-    body.dataset.controls = controls.join(" ");
     body.dataset.paused = String(paused);
-    body.dataset.queued = String(queue.length);
+    queued();
+    announce("tev:control", e.data);
   });
 
+  function queued() { body.dataset.queued = String(queue.length); }
+
+  // next plays the first waiting alert, unless one is on screen or the queue is paused.
   function next() {
     if (busy || paused || queue.length === 0) return;
     busy = true;
     const a = queue.shift();
-    body.dataset.queued = String(queue.length);
+    queued();
+    show(a);
+    if (a.id > 0) localStorage.setItem(key, String(a.id));
+    announce("tev:played", { id: a.id, type: a.type, text: box.querySelector(".alert-line").textContent.replace(/\s+/g, " ").trim() });
+    timer = setTimeout(done, a.duration_ms || showMs);
+  }
+
+  function done() {
+    hide();
+    busy = false;
+    setTimeout(next, 300);
+  }
+
+  // show puts alert a in the box.
+  function show(a) {
     box.querySelector(".alert-user").textContent = a.user;
     box.querySelector(".alert-text").textContent = a.text;
     box.querySelector(".alert-detail").textContent = a.detail;
@@ -70,18 +89,11 @@
     box.dataset.id = String(a.id);
     box.hidden = false;
     box.classList.add("playing");
-    if (a.id > 0) localStorage.setItem(key, String(a.id));
-    played.push(a.id);
-    log.push((a.user ? a.user + " " : "") + a.text);
-    body.dataset.played = played.join(" ");
-    body.dataset.playedLog = JSON.stringify(log);
-    timer = setTimeout(done, a.duration_ms || showMs);
   }
 
-  function done() {
+  // hide takes the alert off screen.
+  function hide() {
     box.classList.remove("playing");
     box.hidden = true;
-    busy = false;
-    setTimeout(next, 300);
   }
 })();
