@@ -35,8 +35,9 @@ type seeded struct {
 	payload map[string]any
 }
 
-// seedEvents stores three events of the demo channel (a follow, a cheer whose display name is
-// a spreadsheet formula and whose message needs CSV quoting, a raid) and one of another channel.
+// seedEvents stores three events of the demo channel (a follow, a cheer whose display name and
+// message start like spreadsheet formulas and whose message needs CSV quoting, a raid) and one of
+// another channel.
 // It returns the demo channel's events in the order they were stored (oldest first).
 func seedEvents(t *testing.T, db storetest.DB) []seeded {
 	t.Helper()
@@ -66,7 +67,7 @@ func seedEvents(t *testing.T, db storetest.DB) []seeded {
 	})
 	cheer := add(demoBroadcaster, eventsub.ChannelCheer, "6000", "formula_fan", "=HYPERLINK(\"http://evil\")", base.Add(2*time.Minute), map[string]any{
 		"is_anonymous": false, "user_id": "6000", "user_login": "formula_fan", "bits": 100.0, "broadcaster_user_id": demoBroadcaster,
-		"message": "great stream, \"really\"\nsee you tomorrow",
+		"message": "+1 great stream, \"really\"\nsee you tomorrow",
 	})
 	raid := add(demoBroadcaster, eventsub.ChannelRaid, "7000", "raider_pal", "Raider_Pal", base.Add(3*time.Minute), map[string]any{
 		"from_broadcaster_user_id": "7000", "from_broadcaster_user_login": "raider_pal", "to_broadcaster_user_id": demoBroadcaster, "viewers": 42.0,
@@ -87,7 +88,14 @@ func TestExportCSV(t *testing.T) {
 			t.Fatalf("the export is not valid CSV: %v\n%s", err, out)
 		}
 		wantHeader := []string{"id", "message_id", "subscription_id", "type", "version", "broadcaster_id",
-			"user_id", "user_login", "user_name", "occurred_at", "received_at", "event"}
+			"user_id", "user_login", "user_name", "occurred_at", "received_at",
+			"bits", "gifted", "months", "viewers", "points", "seconds", "level", "tier", "reward", "message", "event"}
+		// the columns read from the event: a cheer's bits and message (formula-guarded), a raid's viewers
+		readings := map[string]map[string]string{
+			eventsub.ChannelFollow: {},
+			eventsub.ChannelCheer:  {"bits": "100", "message": "'+1 great stream, \"really\"\nsee you tomorrow"},
+			eventsub.ChannelRaid:   {"viewers": "42"},
+		}
 		if len(records) == 0 || !reflect.DeepEqual(records[0], wantHeader) {
 			t.Fatalf("header = %q, want %q", records[0], wantHeader)
 		}
@@ -119,10 +127,36 @@ func TestExportCSV(t *testing.T) {
 			if err != nil || !at.Equal(want.ev.OccurredAt) {
 				t.Errorf("record %d occurred_at = %q (%v), want %s", i, rec[col["occurred_at"]], err, want.ev.OccurredAt.Format(time.RFC3339Nano))
 			}
+			for _, name := range wantHeader[col["bits"]:col["event"]] {
+				if got, wantCell := rec[col[name]], readings[want.ev.Type][name]; got != wantCell {
+					t.Errorf("record %d (%s) %s = %q, want %q", i, rec[col["type"]], name, got, wantCell)
+				}
+			}
 			var event map[string]any
 			if err := json.Unmarshal([]byte(rec[col["event"]]), &event); err != nil || !reflect.DeepEqual(event, want.payload) {
 				t.Errorf("record %d event = %s (%v), want %v", i, rec[col["event"]], err, want.payload)
 			}
+		}
+	})
+}
+
+// --type exports one type only, as the dashboard's filter does, in either format.
+func TestExportType(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		stored := seedEvents(t, db)
+		env := map[string]string{"DATA_DIR": db.DataDir, "DATABASE_URL": db.DatabaseURL}
+		out, _, err := runCmd(t, env, "export", "--broadcaster", demoBroadcaster, "--type", eventsub.ChannelCheer)
+		if err != nil {
+			t.Fatalf("export: %v", err)
+		}
+		records, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+		if err != nil || len(records) != 2 || records[1][0] != strconv.FormatInt(stored[1].ev.ID, 10) {
+			t.Fatalf("csv export of cheers = %v (%v), want the header and the one cheer %d", records, err, stored[1].ev.ID)
+		}
+		out, _, err = runCmd(t, env, "export", "--broadcaster", demoBroadcaster, "--type", eventsub.ChannelRaid, "--format", "json")
+		var recs []map[string]any
+		if err != nil || json.Unmarshal([]byte(out), &recs) != nil || len(recs) != 1 || recs[0]["type"] != eventsub.ChannelRaid {
+			t.Fatalf("json export of raids = %q, %v; want the one raid", out, err)
 		}
 	})
 }
@@ -204,6 +238,8 @@ func TestExportErrors(t *testing.T) {
 		{"empty broadcaster", env, []string{"export", "--broadcaster", ""}, "--broadcaster"},
 		{"bad format", env, []string{"export", "--broadcaster", demoBroadcaster, "--format", "xml"}, "--format"},
 		{"unknown flag", env, []string{"export", "--broadcaster", demoBroadcaster, "--since", "yesterday"}, "since"},
+		{"unknown type", env, []string{"export", "--broadcaster", demoBroadcaster, "--type", "channel.bits"}, "--type must be one of channel.follow,"},
+		{"the app's own type", env, []string{"export", "--broadcaster", demoBroadcaster, "--type", eventsub.UserAuthorizationRevoke}, "--type"},
 		{"bad database", map[string]string{"DATA_DIR": db.DataDir, "DATABASE_URL": "mysql://x"},
 			[]string{"export", "--broadcaster", demoBroadcaster}, "DATABASE_URL"},
 	}

@@ -26,8 +26,8 @@ const usage = `Twitch Event Viewer
 
 Usage:
   app                     serve the app (configured by environment variables, see README)
-  app export  --broadcaster ID [--format csv|json]
-                          write a channel's stored events to stdout, newest first
+  app export  --broadcaster ID [--format csv|json] [--type TYPE]
+                          write a channel's stored events (of one type) to stdout, newest first
   app trigger follow --url URL --secret SECRET [--broadcaster ID]
                           send a signed test channel.follow notification to a webhook callback
   app load --url URL --secret SECRET [--count N | --duration D] [--concurrency C] [--ceiling] [--check]

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/config"
@@ -21,6 +22,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	broadcaster := fs.String("broadcaster", "", "Twitch user id of the channel (required)")
 	format := fs.String("format", export.CSV, "csv or json")
+	typ := fs.String("type", "", "only events of this type, as the dashboard's filter (default every type)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -29,6 +31,9 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if *format != export.CSV && *format != export.JSON {
 		return fmt.Errorf("export: --format must be csv or json, got %q", *format)
+	}
+	if _, ok := eventsub.KindOf(*typ); *typ != "" && !ok {
+		return fmt.Errorf("export: --type must be one of %s; got %q", kindTypes(), *typ)
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -39,7 +44,16 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer st.Close()
-	return export.Write(ctx, stdout, st, *broadcaster, *format)
+	return export.Write(ctx, stdout, st, export.Selection{BroadcasterID: *broadcaster, Type: *typ}, *format)
+}
+
+// kindTypes lists the event types a streamer can choose, for an error message.
+func kindTypes() string {
+	types := make([]string, 0, len(eventsub.Kinds))
+	for _, k := range eventsub.Kinds {
+		types = append(types, k.Type)
+	}
+	return strings.Join(types, ", ")
 }
 
 // triggerCmd sends a signed test notification to a callback, for checking a deployment.

@@ -51,6 +51,7 @@ var catalog = []Kind{
 			facts.Gifted = f.IsGift
 			return []string{f.BroadcasterUserID}, ""
 		},
+		Tiered: true,
 		word: func(p Payload, w *Wording) {
 			w.Kind, w.Icon, w.Action = "sub", "★", "subscribed at "+tierName(p.Tier)
 			if p.IsGift {
@@ -77,6 +78,8 @@ var catalog = []Kind{
 			w.anonymous(p.IsAnonymous)
 		},
 		amount: func(p Payload) int { return p.Total },
+		Unit:   Gifted,
+		Tiered: true,
 		Alert:  AlertOn, Hint: "{user} gifted {amount} subs!",
 		sample: func(b, u Follower, _ string) map[string]any {
 			return withUser(b, u, map[string]any{"total": 5, "tier": "1000", "cumulative_total": 12, "is_anonymous": false})
@@ -97,6 +100,8 @@ var catalog = []Kind{
 			w.Detail = string(p.Message)
 		},
 		amount:  func(p Payload) int { return p.CumulativeMonths },
+		Unit:    Months,
+		Tiered:  true,
 		message: func(p Payload) string { return string(p.Message) },
 		Alert:   AlertOn, Hint: "{user} resubscribed for {amount} months: {message}",
 		sample: func(b, u Follower, _ string) map[string]any {
@@ -113,6 +118,7 @@ var catalog = []Kind{
 			w.anonymous(p.IsAnonymous)
 		},
 		amount:  func(p Payload) int { return p.Bits },
+		Unit:    Bits,
 		message: func(p Payload) string { return string(p.Message) },
 		Alert:   AlertOn, Hint: "{user} cheered {amount} bits: {message}",
 		sample: func(b, u Follower, _ string) map[string]any {
@@ -133,6 +139,7 @@ var catalog = []Kind{
 			w.Kind, w.Icon, w.Action = "raid", "⚑", "raided with "+plural(p.Viewers, "viewer", "viewers")
 		},
 		amount: func(p Payload) int { return p.Viewers },
+		Unit:   Viewers,
 		Alert:  AlertOn, Hint: "{user} raided with {amount} viewers!",
 		sample: func(b, u Follower, _ string) map[string]any {
 			return map[string]any{
@@ -180,7 +187,9 @@ var catalog = []Kind{
 			w.Detail = p.UserInput
 		},
 		amount:  func(p Payload) int { return p.Reward.Cost },
+		Unit:    Points,
 		message: func(p Payload) string { return p.UserInput },
+		reward:  func(p Payload) string { return p.Reward.Title },
 		Alert:   AlertOn, Hint: "{user} redeemed for {amount} points: {message}",
 		sample: func(b, u Follower, at string) map[string]any {
 			return withUser(b, u, map[string]any{"id": NewID(), "user_input": "play the boss music", "status": "unfulfilled",
@@ -203,6 +212,7 @@ var catalog = []Kind{
 			w.Action = "shouted you out to " + plural(p.ViewerCount, "viewer", "viewers")
 		},
 		amount: func(p Payload) int { return p.ViewerCount },
+		Unit:   Viewers,
 		Alert:  AlertOn, Hint: "{user} shouted us out to {amount} viewers!",
 		sample: func(b, u Follower, at string) map[string]any {
 			return withBroadcaster(b, map[string]any{"from_broadcaster_user_id": u.ID, "from_broadcaster_user_login": u.Login,
@@ -225,6 +235,7 @@ var catalog = []Kind{
 			}
 		},
 		amount: func(p Payload) int { return p.DurationSeconds },
+		Unit:   Seconds,
 		// viewers see the ads, not the alert; a streamer may switch it on for a "be right back"
 		Alert: AlertOff, Hint: "Ad break: back in {amount} seconds!",
 		sample: func(b, u Follower, at string) map[string]any {
@@ -239,6 +250,7 @@ var catalog = []Kind{
 		describe: hypeTrain(func(f fields) string { return f.StartedAt }),
 		word:     func(p Payload, w *Wording) { hypeTrainWords(p, w) },
 		amount:   func(p Payload) int { return p.Level },
+		Unit:     Level,
 		Alert:    AlertOn, Hint: "Hype train! Level {amount}",
 		sample: func(b, _ Follower, at string) map[string]any {
 			return hypeTrainSample(b, at, map[string]any{"level": 1, "total": 137, "progress": 137, "goal": 500, "expires_at": at})
@@ -251,6 +263,7 @@ var catalog = []Kind{
 		describe: hypeTrain(func(fields) string { return "" }), // happened when Twitch sent it
 		word:     func(p Payload, w *Wording) { hypeTrainWords(p, w) },
 		amount:   func(p Payload) int { return p.Level },
+		Unit:     Level,
 		Alert:    AlertOff, Hint: "Hype train at level {amount}!",
 		sample: func(b, _ Follower, at string) map[string]any {
 			return hypeTrainSample(b, at, map[string]any{"level": 2, "total": 700, "progress": 200, "goal": 800, "expires_at": at})
@@ -264,6 +277,7 @@ var catalog = []Kind{
 			w.Action = fmt.Sprintf("Hype train ended at level %d", p.Level)
 		},
 		amount: func(p Payload) int { return p.Level },
+		Unit:   Level,
 		Alert:  AlertOn, Hint: "The hype train reached level {amount}!",
 		sample: func(b, _ Follower, at string) map[string]any {
 			return hypeTrainSample(b, at, map[string]any{"level": 3, "total": 2400, "ended_at": at, "cooldown_ends_at": at})
@@ -323,14 +337,17 @@ func withUser(b, u Follower, fields map[string]any) map[string]any {
 	return withBroadcaster(b, fields)
 }
 
-func tierName(t string) string {
+func tierName(t string) string { return "Tier " + strconv.Itoa(tierNumber(t)) }
+
+// tierNumber reads Twitch's tier ("1000", "2000", "3000"); Prime subs are tier 1000.
+func tierNumber(t string) int {
 	switch t {
 	case "2000":
-		return "Tier 2"
+		return 2
 	case "3000":
-		return "Tier 3"
+		return 3
 	default:
-		return "Tier 1"
+		return 1
 	}
 }
 

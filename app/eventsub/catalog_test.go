@@ -3,6 +3,7 @@ package eventsub_test
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -81,5 +82,51 @@ func TestDescribeResub(t *testing.T) {
 	w := eventsub.Word(sub.Type, "1", "V", p)
 	if w.Action != "resubscribed at Tier 2 for 3 months" || w.Detail != "hi Kappa" {
 		t.Fatalf("wording %+v", w)
+	}
+}
+
+// Every kind with an amount names its unit, one of Units, and every unit counts some kind's
+// amount: the export's columns come from these. Tiers and rewards come from the kinds that
+// carry them.
+func TestCatalogUnits(t *testing.T) {
+	b := eventsub.Follower{ID: "1337", Login: "streamer", Name: "Streamer"}
+	u := eventsub.Follower{ID: "42", Login: "viewer", Name: "Viewer"}
+	used := map[eventsub.Unit]bool{}
+	for _, k := range eventsub.Kinds {
+		ev, err := eventsub.SampleEvent(k.Type, b, u, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(ev)
+		var p eventsub.Payload
+		if err := json.Unmarshal(raw, &p); err != nil {
+			t.Fatal(err)
+		}
+		if (k.Amount(p) != 0) != (k.Unit != "") || (k.Unit != "" && !slices.Contains(eventsub.Units, k.Unit)) {
+			t.Errorf("%s: amount %d in unit %q (units %v)", k.Type, k.Amount(p), k.Unit, eventsub.Units)
+		}
+		used[k.Unit] = true
+		if k.Tiered != (k.Tier(p) == 1) {
+			t.Errorf("%s: tiered %v, tier %d of the sample's %q", k.Type, k.Tiered, k.Tier(p), p.Tier)
+		}
+	}
+	for _, unit := range eventsub.Units {
+		if !used[unit] {
+			t.Errorf("unit %q counts no kind's amount", unit)
+		}
+	}
+	for tier, want := range map[string]int{"1000": 1, "2000": 2, "3000": 3} {
+		k, _ := eventsub.Lookup(eventsub.ChannelSubscriptionMsg)
+		if got := k.Tier(eventsub.Payload{Tier: tier}); got != want {
+			t.Errorf("tier %q read as %d, want %d", tier, got, want)
+		}
+	}
+	var p eventsub.Payload
+	p.Reward.Title, p.Tier = "Hydrate", "2000"
+	if k, _ := eventsub.Lookup(eventsub.ChannelPointsRedemption); k.Reward(p) != "Hydrate" || k.Tier(p) != 0 {
+		t.Errorf("redemption: reward %q tier %d", k.Reward(p), k.Tier(p))
+	}
+	if k, _ := eventsub.Lookup(eventsub.ChannelCheer); k.Reward(p) != "" || k.Tier(p) != 0 {
+		t.Errorf("cheer: reward %q tier %d", k.Reward(p), k.Tier(p))
 	}
 }

@@ -27,7 +27,13 @@ type Kind struct {
 	word     func(p Payload, w *Wording)
 	amount   func(p Payload) int    // the alert's {amount}; nil: 0
 	message  func(p Payload) string // the alert's {message}; nil: ""
-	sample   func(broadcaster, user Follower, at string) map[string]any
+	// Unit is what amount counts; every kind with an amount has one. The CSV export has a
+	// column per unit, so that a spreadsheet sums bits with bits and viewers with viewers.
+	Unit Unit
+	// Tiered kinds carry a sub's tier (Payload.Tier).
+	Tiered bool
+	reward func(p Payload) string // the channel points reward's title; nil: ""
+	sample func(broadcaster, user Follower, at string) map[string]any
 }
 
 // AlertDefault says whether a type plays on the overlay, and whether it does until the streamer
@@ -94,6 +100,22 @@ func Alertable(typ string) bool {
 	k, ok := Lookup(typ)
 	return ok && k.Alert != NoAlert
 }
+
+// Unit names what an amount counts, as a CSV column header.
+type Unit string
+
+const (
+	Bits    Unit = "bits"
+	Gifted  Unit = "gifted"  // subs in a gift
+	Months  Unit = "months"  // a resub's cumulative months
+	Viewers Unit = "viewers" // a raid's, or the shouting channel's audience
+	Points  Unit = "points"  // channel points a reward cost
+	Seconds Unit = "seconds" // an ad break's length
+	Level   Unit = "level"   // a hype train's
+)
+
+// Units are every Unit, in the order of the export's columns.
+var Units = []Unit{Bits, Gifted, Months, Viewers, Points, Seconds, Level}
 
 // Payload holds the event fields the rows and alerts read, across types.
 type Payload struct {
@@ -163,6 +185,22 @@ func (k Kind) Message(p Payload) string {
 		return ""
 	}
 	return k.message(p)
+}
+
+// Tier is a sub's tier, 1 to 3, for Tiered kinds (Twitch writes 1000, 2000, 3000); 0 for the others.
+func (k Kind) Tier(p Payload) int {
+	if !k.Tiered {
+		return 0
+	}
+	return tierNumber(p.Tier)
+}
+
+// Reward is the title of the channel points reward redeemed; "" for other kinds.
+func (k Kind) Reward(p Payload) string {
+	if k.reward == nil {
+		return ""
+	}
+	return k.reward(p)
 }
 
 // SampleEvent is a realistic event of a type, shaped exactly as Twitch sends it, in which user

@@ -46,11 +46,12 @@ func TestEventTypeChoices(t *testing.T) {
 }
 
 // Hidden events are kept and exported (Timeline) but not shown: not in the dashboard's
-// timeline, its top or its catch-up. Shown{Type} selects one type.
+// timeline, its top or its catch-up. Shown{Type} selects one type, and so does Timeline's type,
+// hidden events of it included.
 func TestShownLeavesOutHidden(t *testing.T) {
 	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		var all, shown, cheers []int64
+		var all, shown, cheers, subs []int64
 		for i, kind := range []string{"follow", "hidden", "cheer", "hidden", "follow", "cheer"} {
 			ev := event("m-"+string(rune('a'+i)), "1337")
 			ev.OccurredAt = ev.OccurredAt.Add(time.Duration(i) * time.Millisecond)
@@ -70,6 +71,9 @@ func TestShownLeavesOutHidden(t *testing.T) {
 			if kind == "cheer" {
 				cheers = append([]int64{ev.ID}, cheers...)
 			}
+			if kind == "hidden" {
+				subs = append([]int64{ev.ID}, subs...)
+			}
 		}
 		ids := func(evs []store.Event, err error) []int64 {
 			t.Helper()
@@ -82,8 +86,11 @@ func TestShownLeavesOutHidden(t *testing.T) {
 			}
 			return out
 		}
-		if got := ids(s.Timeline(ctx, "1337", store.Cursor{}, 10)); !slices.Equal(got, all) {
+		if got := ids(s.Timeline(ctx, "1337", "", store.Cursor{}, 10)); !slices.Equal(got, all) {
 			t.Errorf("Timeline = %v, want every event %v", got, all)
+		}
+		if got := ids(s.Timeline(ctx, "1337", "channel.subscribe", store.Cursor{}, 10)); !slices.Equal(got, subs) {
+			t.Errorf("Timeline of subs = %v, want the hidden ones too %v", got, subs)
 		}
 		if got := ids(s.ShownTimeline(ctx, "1337", store.Shown{}, store.Cursor{}, 10)); !slices.Equal(got, shown) {
 			t.Errorf("ShownTimeline = %v, want %v", got, shown)

@@ -62,14 +62,19 @@ func (f Shown) apply(q *bun.SelectQuery) *bun.SelectQuery {
 }
 
 // Timeline returns up to limit events of a broadcaster after the cursor, newest first by when
-// they happened: every event, hidden ones included (export).
-func (s *Store) Timeline(ctx context.Context, broadcasterID string, after Cursor, limit int) ([]Event, error) {
-	return timeline(ctx, s.db, broadcasterID, nil, after, limit)
+// they happened: every event, hidden ones included (export), of type typ when it is not "".
+func (s *Store) Timeline(ctx context.Context, broadcasterID, typ string, after Cursor, limit int) ([]Event, error) {
+	return timeline(ctx, s.db, broadcasterID, func(q *bun.SelectQuery) *bun.SelectQuery {
+		if typ != "" {
+			q = q.Where("type = ?", typ)
+		}
+		return q
+	}, after, limit)
 }
 
 // ShownTimeline is Timeline for the dashboard: only the events f selects.
 func (s *Store) ShownTimeline(ctx context.Context, broadcasterID string, f Shown, after Cursor, limit int) ([]Event, error) {
-	return timeline(ctx, s.db, broadcasterID, &f, after, limit)
+	return timeline(ctx, s.db, broadcasterID, f.apply, after, limit)
 }
 
 // ShownAfter returns up to limit of the events f selects with ids above after, oldest first:
@@ -100,7 +105,7 @@ func (s *Store) TimelineTopShown(ctx context.Context, broadcasterID string, f Sh
 	}
 	err := s.db.RunInTx(ctx, opts, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if evs, err = timeline(ctx, tx, broadcasterID, &f, Cursor{}, limit); err != nil {
+		if evs, err = timeline(ctx, tx, broadcasterID, f.apply, Cursor{}, limit); err != nil {
 			return err
 		}
 		return tx.NewSelect().Model((*Event)(nil)).ColumnExpr("max(id)").
@@ -112,13 +117,12 @@ func (s *Store) TimelineTopShown(ctx context.Context, broadcasterID string, f Sh
 	return evs, maxID.Int64, nil
 }
 
-func timeline(ctx context.Context, db bun.IDB, broadcasterID string, f *Shown, after Cursor, limit int) ([]Event, error) {
+// timeline pages through a broadcaster's events that filter selects.
+func timeline(ctx context.Context, db bun.IDB, broadcasterID string, filter func(*bun.SelectQuery) *bun.SelectQuery,
+	after Cursor, limit int) ([]Event, error) {
 	var evs []Event
-	q := db.NewSelect().Model(&evs).Where("broadcaster_id = ?", broadcasterID).
-		OrderExpr("occurred_at DESC, id DESC").Limit(int64(limit))
-	if f != nil {
-		q = f.apply(q)
-	}
+	q := filter(db.NewSelect().Model(&evs).Where("broadcaster_id = ?", broadcasterID).
+		OrderExpr("occurred_at DESC, id DESC").Limit(int64(limit)))
 	if after.ID > 0 {
 		at := after.At.UTC()
 		q = q.Where("(occurred_at < ? OR (occurred_at = ? AND id < ?))", at, at, after.ID)

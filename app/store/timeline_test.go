@@ -30,7 +30,7 @@ func TestTimelineOrdersByOccurrenceAndPages(t *testing.T) {
 		var got []string
 		var after store.Cursor
 		for {
-			page, err := s.Timeline(ctx, "1337", after, 2)
+			page, err := s.Timeline(ctx, "1337", "", after, 2)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,7 +43,7 @@ func (s *Server) dashboard(c *gin.Context) error {
 	return s.render(c, http.StatusOK, views.DashboardPage(views.Dashboard{
 		Page: s.page(c, "Dashboard"), Events: events, Demo: s.cfg.Demo(), Status: status, Pusher: pusherStatus,
 		StreamURL: withType("/dashboard/stream", filter), TestFollowURL: "/dashboard/test-follow",
-		ExportURL: "/dashboard/export.csv", CallbackURL: s.callbackURL(),
+		ExportURL: withType("/dashboard/export.csv", filter), CallbackURL: s.callbackURL(),
 		EventTypes: types, TestEventURL: "/dashboard/test-event", Filters: filterLinks(filter), Overlay: overlay,
 	}), nil)
 }
@@ -94,13 +94,23 @@ func pageOf(evs []store.Event, filter string) views.EventPage {
 	return p
 }
 
-// dashboardExport downloads the signed-in streamer's events as CSV.
+// dashboardExport downloads the signed-in streamer's events as CSV; ?type= exports one type
+// only, as the dashboard's filter shows it.
 func (s *Server) dashboardExport(c *gin.Context) error {
+	filter, err := typeFilter(c)
+	if err != nil {
+		return err
+	}
 	b := sessionOf(c).BroadcasterID
+	name := "twitch-events-" + b
+	if filter != "" {
+		name += "-" + filter
+	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
-	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="twitch-events-%s.csv"`, b))
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.csv"`, name))
 	c.Header("Cache-Control", "no-store")
-	if err := export.Write(c.Request.Context(), c.Writer, s.store, b, export.CSV); err != nil {
+	sel := export.Selection{BroadcasterID: b, Type: filter}
+	if err := export.Write(c.Request.Context(), c.Writer, s.store, sel, export.CSV); err != nil {
 		return unavailable("The export could not be completed.", err)
 	}
 	return nil
