@@ -114,9 +114,17 @@ func TestDashboardExportFiltered(t *testing.T) {
 				if typ != "" {
 					page += "?type=" + typ
 				}
-				link, ok := b.with(t).page(page).Find(`[data-testid=export-csv]`).Attr("href")
+				a := b.with(t).page(page).Find(`[data-testid=export-csv]`)
+				link, ok := a.Attr("href")
 				if !ok {
 					t.Fatal("no Download CSV link")
+				}
+				wantLabel := "Download CSV"
+				if k, ok := eventsub.KindOf(typ); ok {
+					wantLabel += ": " + k.Label // the link says the file holds one type
+				}
+				if got := strings.TrimSpace(a.Text()); got != wantLabel {
+					t.Errorf("link reads %q, want %q", got, wantLabel)
 				}
 				r := b.with(t).get(link)
 				_, params, _ := mime.ParseMediaType(r.header.Get("Content-Disposition"))
