@@ -27,13 +27,14 @@ type Kind struct {
 	word     func(p Payload, w *Wording)
 	amount   func(p Payload) int    // the alert's {amount}; nil: 0
 	message  func(p Payload) string // the alert's {message}; nil: ""
+	sample   func(broadcaster, user Follower, at string) map[string]any
+
 	// Unit is what amount counts; every kind with an amount has one. The CSV export has a
 	// column per unit, so that a spreadsheet sums bits with bits and viewers with viewers.
 	Unit Unit
 	// Tiered kinds carry a sub's tier (Payload.Tier).
 	Tiered bool
 	reward func(p Payload) string // the channel points reward's title; nil: ""
-	sample func(broadcaster, user Follower, at string) map[string]any
 }
 
 // AlertDefault says whether a type plays on the overlay, and whether it does until the streamer
