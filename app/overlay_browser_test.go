@@ -91,13 +91,15 @@ func TestBrowserOverlay(t *testing.T) {
 		o.do(chromedp.Navigate(proxy.URL + "/dashboard"))
 		o.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="overlay-css"]').value =
 			".alert-text { color: rgb(255, 0, 0) } </style><script>window.pwned = 1</script>";
-		document.querySelector('input[name="template_channel.cheer"]').value = "Preview {amount} bits";
+		document.querySelector('input[name="template_channel.cheer"]').value = "Preview {amount} bits from {user}";
 		document.querySelector('select[name="preview_type"]').value = "channel.cheer"; undefined`))
 		o.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-preview-button"]`)))
 		o.poll("the preview to play the sample with the custom CSS", `(() => {
 			const d = document.querySelector('iframe[name="overlay-preview"]').contentDocument;
 			const t = d?.querySelector(".alert-text");
+			const u = d?.querySelector(".alert-line strong.alert-user"); // the template keeps the name highlighted
 			return !!t && t.textContent.startsWith("Preview ") && getComputedStyle(t).color === "rgb(255, 0, 0)" &&
+				!!u && u.textContent !== "" && u.previousElementSibling === t &&
 				d.defaultView.pwned === undefined && d.querySelectorAll("script").length === 1;
 		})()`)
 		o.do(chromedp.Navigate(proxy.URL + overlayPath))

@@ -81,14 +81,24 @@
   }
 
   // show puts alert a in the box.
+  // A template's line is segments: text, and the names it highlights. Text only, never HTML.
   function show(a) {
-    box.querySelector(".alert-user").textContent = a.user;
-    box.querySelector(".alert-text").textContent = a.text;
-    box.querySelector(".alert-detail").textContent = a.detail;
+    const parts = a.line || [{ user: a.user || "" }, " ", { text: a.text || "" }];
+    box.querySelector(".alert-line").replaceChildren(...parts.map(segment));
+    box.querySelector(".alert-detail").textContent = a.detail || "";
     box.dataset.type = a.type;
     box.dataset.id = String(a.id);
     box.hidden = false;
     box.classList.add("playing");
+  }
+
+  // segment is one part of the alert's line: a name (highlighted), a text, or a plain space.
+  function segment(p) {
+    if (typeof p === "string") return document.createTextNode(p);
+    const el = document.createElement(p.user !== undefined ? "strong" : "span");
+    el.className = p.user !== undefined ? "alert-user" : "alert-text";
+    el.textContent = p.user !== undefined ? p.user : p.text;
+    return el;
   }
 
   // hide takes the alert off screen.

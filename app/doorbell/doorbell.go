@@ -21,33 +21,27 @@ import (
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/metrics"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/store"
 )
 
 // Signal kinds.
 const (
-	Events          = "events"           // a broadcaster's events up to NewestID were committed
-	OverlayRotated  = "overlay-rotated"  // a broadcaster's overlay URL changed: old streams end
-	OverlaySettings = "overlay-settings" // alert settings or safe mode changed: overlays reload them
-	OverlayControl  = "overlay-control"  // pause, resume, skip or clear (Control) the alert queue
-	TestAlert       = "test-alert"       // play Event (not stored) on the broadcaster's overlays
-	SessionEnded    = "session-ended"    // the session with TokenHash (all, if empty) ended
+	Events       = "events"        // a broadcaster's events up to NewestID were committed
+	Overlay      = "overlay"       // Overlay is for the broadcaster's open overlays
+	SessionEnded = "session-ended" // the session with TokenHash (all, if empty) ended
 	// Resync is never sent: it is rung locally whenever this instance may have missed signals
 	// (the LISTEN connection was made or made again), so that readers catch up from the log.
 	Resync = "resync"
 )
 
-// Controls are the OverlayControl commands.
-var Controls = map[string]bool{"pause": true, "resume": true, "skip": true, "clear": true}
-
 // Signal is one ring. Its JSON is kept short: it travels in NOTIFY payloads.
 type Signal struct {
-	Kind          string       `json:"k"`
-	BroadcasterID string       `json:"b,omitempty"`
-	NewestID      int64        `json:"n,omitempty"`
-	Control       string       `json:"c,omitempty"`
-	Event         *store.Event `json:"e,omitempty"`
-	TokenHash     string       `json:"t,omitempty"`
+	Kind          string         `json:"k"`
+	BroadcasterID string         `json:"b,omitempty"`
+	NewestID      int64          `json:"n,omitempty"`
+	Overlay       overlay.Signal `json:"o,omitzero"`
+	TokenHash     string         `json:"t,omitempty"`
 }
 
 // Options configure a Bell.

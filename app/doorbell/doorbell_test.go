@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twitch-event-viewer/tev/app/metrics"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/app/store/storetest"
 )
@@ -68,6 +69,10 @@ func (h *heard) await(t *testing.T, what string, n int, match func(Signal) bool)
 
 func kind(k string) func(Signal) bool { return func(s Signal) bool { return s.Kind == k } }
 
+func overlaySignal(k overlay.SignalKind) func(Signal) bool {
+	return func(s Signal) bool { return s.Kind == Overlay && s.Overlay.Kind == k }
+}
+
 // run runs b until the test ends, and checks that Run then returns nil.
 func run(t *testing.T, b *Bell) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -96,7 +101,7 @@ func TestInProcess(t *testing.T) {
 			h1, h2 := listen(b), listen(b)
 			run(t, b)
 			ctx := context.Background()
-			sig := Signal{Kind: OverlayControl, BroadcasterID: "1337", Control: "pause"}
+			sig := Signal{Kind: Overlay, BroadcasterID: "1337", Overlay: overlay.Signal{Kind: overlay.Pause}}
 			if err := b.Ring(ctx, sig); err != nil {
 				t.Fatal(err)
 			}
@@ -130,25 +135,25 @@ func pair(t *testing.T, metA, metB *metrics.Metrics) (db storetest.DB, a, b *Bel
 func TestAcrossInstances(t *testing.T) {
 	_, a, b, ha, hb := pair(t, nil, nil)
 	ctx := context.Background()
-	pause := Signal{Kind: OverlayControl, BroadcasterID: "1337", Control: "pause"}
+	pause := Signal{Kind: Overlay, BroadcasterID: "1337", Overlay: overlay.Signal{Kind: overlay.Pause}}
 	if err := a.Ring(ctx, pause); err != nil {
 		t.Fatal(err)
 	}
-	if ha.count(kind(OverlayControl)) != 1 {
+	if ha.count(overlaySignal(overlay.Pause)) != 1 {
 		t.Errorf("A's handler did not hear A's ring before Ring returned")
 	}
-	hb.await(t, "A's ring at B", 1, kind(OverlayControl))
+	hb.await(t, "A's ring at B", 1, overlaySignal(overlay.Pause))
 
 	// Notifications reach each listener in the order they were sent: once A hears B's reply,
 	// A has also had (and skipped) its own pause.
-	if err := b.Ring(ctx, Signal{Kind: OverlaySettings, BroadcasterID: "1337"}); err != nil {
+	if err := b.Ring(ctx, Signal{Kind: Overlay, BroadcasterID: "1337", Overlay: overlay.Signal{Kind: overlay.SettingsChanged}}); err != nil {
 		t.Fatal(err)
 	}
-	ha.await(t, "B's ring at A", 1, kind(OverlaySettings))
-	if n := ha.count(kind(OverlayControl)); n != 1 {
+	ha.await(t, "B's ring at A", 1, overlaySignal(overlay.SettingsChanged))
+	if n := ha.count(overlaySignal(overlay.Pause)); n != 1 {
 		t.Errorf("A heard its own ring %d times, want once", n)
 	}
-	if n := hb.count(kind(OverlaySettings)); n != 1 {
+	if n := hb.count(overlaySignal(overlay.SettingsChanged)); n != 1 {
 		t.Errorf("B heard its own ring %d times, want once", n)
 	}
 	if got := hb.all(); got[len(got)-2] != pause {
@@ -195,13 +200,13 @@ func TestLargeBatch(t *testing.T) {
 	}
 
 	big := &store.Event{Type: "channel.cheer", BroadcasterID: "1337", UserName: "Cheerer", Payload: `{"message":"` + strings.Repeat("x", 9000) + `"}`}
-	if err := a.Ring(ctx, Signal{Kind: TestAlert, BroadcasterID: "1337", Event: big}); err != nil {
+	if err := a.Ring(ctx, Signal{Kind: Overlay, BroadcasterID: "1337", Overlay: overlay.Signal{Kind: overlay.TestAlert, Test: big}}); err != nil {
 		t.Fatal(err)
 	}
-	hb.await(t, "the big test alert", 1, kind(TestAlert))
+	hb.await(t, "the big test alert", 1, overlaySignal(overlay.TestAlert))
 	for _, s := range hb.all() {
-		if s.Kind == TestAlert && (s.Event == nil || s.Event.UserName != "Cheerer" || s.Event.Payload != "{}") {
-			t.Errorf("big test alert arrived as %+v, want the event without its payload", s.Event)
+		if overlaySignal(overlay.TestAlert)(s) && (s.Overlay.Test == nil || s.Overlay.Test.UserName != "Cheerer" || s.Overlay.Test.Payload != "{}") {
+			t.Errorf("big test alert arrived as %+v, want the event without its payload", s.Overlay.Test)
 		}
 	}
 	if big.Payload == "{}" {
@@ -264,10 +269,10 @@ func TestReconnect(t *testing.T) {
 	if b.pid.Load() == pid {
 		t.Errorf("B listens on the killed backend %d", pid)
 	}
-	if err := a.Ring(ctx, Signal{Kind: OverlayRotated, BroadcasterID: "1337"}); err != nil {
+	if err := a.Ring(ctx, Signal{Kind: Overlay, BroadcasterID: "1337", Overlay: overlay.Signal{Kind: overlay.Rotated}}); err != nil {
 		t.Fatal(err)
 	}
-	hb.await(t, "A's ring at B after the reconnect", 1, kind(OverlayRotated))
+	hb.await(t, "A's ring at B after the reconnect", 1, overlaySignal(overlay.Rotated))
 	if got := scrape(t, met); !strings.Contains(got, "tev_doorbell_reconnects_total 1\n") {
 		t.Errorf("metrics after one reconnect:\n%s", grepLines(got, "tev_doorbell"))
 	}
@@ -342,10 +347,10 @@ func TestPing(t *testing.T) {
 	if q, _ := activity(); !strings.HasPrefix(q, `LISTEN "tev_doorbell_test_`) {
 		t.Errorf("B's backend shows %q, want its LISTEN", q)
 	}
-	if err := a.Ring(context.Background(), Signal{Kind: OverlayRotated, BroadcasterID: "1337"}); err != nil {
+	if err := a.Ring(context.Background(), Signal{Kind: Overlay, BroadcasterID: "1337", Overlay: overlay.Signal{Kind: overlay.Rotated}}); err != nil {
 		t.Fatal(err)
 	}
-	hb.await(t, "A's ring at B", 1, kind(OverlayRotated))
+	hb.await(t, "A's ring at B", 1, overlaySignal(overlay.Rotated))
 	if n := hb.count(kind(Resync)); n != 1 {
 		t.Errorf("B resynced %d times, want once: a ping lost the connection", n)
 	}

@@ -80,18 +80,18 @@ func pack(instance string, sigs []Signal) ([]string, error) {
 	return out, nil
 }
 
-// encode is s's JSON in at most limit bytes. An event too big to travel (a test alert's payload
+// encode is s's JSON in at most limit bytes. A test alert's event too big to travel (its payload
 // is a few hundred bytes; only an absurd user name or message gets here) loses its raw payload
-// first, then the event itself: receivers treat a TestAlert without an event as nothing to
+// first, then the event itself: receivers treat a test alert without an event as nothing to
 // play, and one without a payload plays with the type's default wording (amounts left out).
 func encode(s Signal, limit int) (json.RawMessage, error) {
 	raw, err := json.Marshal(s)
-	if err == nil && len(raw) > limit && s.Event != nil {
-		ev := *s.Event
+	if err == nil && len(raw) > limit && s.Overlay.Test != nil {
+		ev := *s.Overlay.Test
 		ev.Payload = "{}"
-		s.Event = &ev
+		s.Overlay.Test = &ev
 		if raw, err = json.Marshal(s); err == nil && len(raw) > limit {
-			s.Event = nil
+			s.Overlay.Test = nil
 			raw, err = json.Marshal(s)
 		}
 	}

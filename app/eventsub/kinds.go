@@ -173,6 +173,14 @@ func Word(typ, version, user string, p Payload) Wording {
 	return w
 }
 
+// HasUser reports whether the type's events name who acted (a viewer, a raiding channel), for
+// an alert template's {user}. A stream going live or a hype train names nobody.
+func (k Kind) HasUser() bool { return Word(k.Type, k.Version, "someone", Payload{}).User != "" }
+
+// HasAmount and HasMessage report whether the type has an {amount} and a {message}.
+func (k Kind) HasAmount() bool  { return k.amount != nil }
+func (k Kind) HasMessage() bool { return k.message != nil }
+
 // Amount and Message fill an alert template's {amount} and {message}.
 func (k Kind) Amount(p Payload) int {
 	if k.amount == nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/metrics"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/store"
 )
 
@@ -43,19 +44,24 @@ func (s *Server) onSignal(sig doorbell.Signal) {
 		s.hub.Ring(sig.BroadcasterID, sig.NewestID)
 	case doorbell.SessionEnded:
 		s.sessionEnded(sig)
+	case doorbell.Overlay:
+		s.hub.Signal(sig.BroadcasterID, sig.Overlay)
 	case doorbell.Resync:
 		s.hub.Resync()
-		s.hub.Each(func(k hub.Sink) { k.Signal(sig) })
-	default:
-		s.hub.Signal(sig.BroadcasterID, sig)
+		s.hub.Each(func(k hub.Sink) { k.Signal(overlay.Signal{Kind: overlay.Missed}) })
 	}
 }
 
-// ringLogged rings a signal whose loss only delays its effect: overlays re-read their settings
-// at every keep-alive.
-func (s *Server) ringLogged(c *gin.Context, sig doorbell.Signal) {
-	if err := s.bell.Ring(c.Request.Context(), sig); err != nil {
-		s.log.Warn("doorbell", "kind", sig.Kind, "broadcaster_id", sig.BroadcasterID, "err", err)
+// tellOverlays sends sig to the broadcaster's open overlays on every instance.
+func (s *Server) tellOverlays(ctx context.Context, broadcaster string, sig overlay.Signal) error {
+	return s.bell.Ring(ctx, doorbell.Signal{Kind: doorbell.Overlay, BroadcasterID: broadcaster, Overlay: sig})
+}
+
+// tellOverlaysLogged sends a signal whose loss only delays its effect: overlays re-read their
+// settings at every keep-alive.
+func (s *Server) tellOverlaysLogged(c *gin.Context, broadcaster string, sig overlay.Signal) {
+	if err := s.tellOverlays(c.Request.Context(), broadcaster, sig); err != nil {
+		s.log.Warn("doorbell", "overlay", sig.Kind, "broadcaster_id", broadcaster, "err", err)
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
@@ -60,7 +60,7 @@ func (s *Server) dashboardOverlayRotate(c *gin.Context) error {
 	if err := s.store.SaveOverlay(c.Request.Context(), &store.Overlay{BroadcasterID: b, TokenHash: tokenHash(token), CreatedAt: s.now()}); err != nil {
 		return unavailable("The overlay URL could not be saved: the database is not answering.", err)
 	}
-	s.ringLogged(c, doorbell.Signal{Kind: doorbell.OverlayRotated, BroadcasterID: b})
+	s.tellOverlaysLogged(c, b, overlay.Signal{Kind: overlay.Rotated})
 	panel, err := s.overlayPanel(c.Request.Context(), b, csrfToken(c))
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ func (s *Server) dashboardOverlayTestAlert(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.bell.Ring(c.Request.Context(), doorbell.Signal{Kind: doorbell.TestAlert, BroadcasterID: sample.BroadcasterID, Event: &sample}); err != nil {
+	if err := s.tellOverlays(c.Request.Context(), sample.BroadcasterID, overlay.Signal{Kind: overlay.TestAlert, Test: &sample}); err != nil {
 		return unavailable("The test alert could not reach every instance; try again.", err)
 	}
 	if c.GetHeader("HX-Request") == "true" {
@@ -139,7 +139,7 @@ func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
 	if err := s.store.SetOverlaySafeMode(c.Request.Context(), b, c.PostForm("on") == "1"); err != nil {
 		return unavailable("Safe mode could not be saved: the database is not answering.", err)
 	}
-	s.ringLogged(c, doorbell.Signal{Kind: doorbell.OverlaySettings, BroadcasterID: b})
+	s.tellOverlaysLogged(c, b, overlay.Signal{Kind: overlay.SettingsChanged})
 	if c.GetHeader("HX-Request") != "true" {
 		c.Redirect(http.StatusSeeOther, "/dashboard")
 		return nil
@@ -155,12 +155,11 @@ func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
 // overlays, on every instance. It is a command for now, not a setting: nothing is stored, and an
 // overlay that connects later starts unpaused.
 func (s *Server) dashboardOverlayControl(c *gin.Context) error {
-	action := c.PostForm("action")
-	if !doorbell.Controls[action] {
+	action, ok := overlay.ParseControl(c.PostForm("action"))
+	if !ok {
 		return badRequest("Choose pause, resume, skip or clear.", nil)
 	}
-	sig := doorbell.Signal{Kind: doorbell.OverlayControl, BroadcasterID: sessionOf(c).BroadcasterID, Control: action}
-	if err := s.bell.Ring(c.Request.Context(), sig); err != nil {
+	if err := s.tellOverlays(c.Request.Context(), sessionOf(c).BroadcasterID, overlay.Signal{Kind: action}); err != nil {
 		return unavailable("The command could not reach every instance; try again.", err)
 	}
 	if c.GetHeader("HX-Request") == "true" {
@@ -174,20 +173,10 @@ func (s *Server) dashboardOverlayControl(c *gin.Context) error {
 // sampleAlertEvent is an unstored sample event of typ for the signed-in streamer, played by test
 // alerts and the settings preview.
 func (s *Server) sampleAlertEvent(c *gin.Context, typ string) (store.Event, error) {
-	if k, ok := eventsub.KindOf(typ); !ok || k.Alert == eventsub.NoAlert {
+	sess := sessionOf(c)
+	ev, err := overlay.Sample(typ, eventsub.Follower{ID: sess.BroadcasterID, Login: sess.Login, Name: sess.DisplayName}, randomFollower(), s.now())
+	if errors.Is(err, overlay.ErrNotAlert) {
 		return store.Event{}, badRequest("Choose one of the alert types the overlay panel lists.", nil)
 	}
-	sess := sessionOf(c)
-	user := randomFollower()
-	now := s.now()
-	raw, err := eventsub.SampleEvent(typ, eventsub.Follower{ID: sess.BroadcasterID, Login: sess.Login, Name: sess.DisplayName}, user, now)
-	if err != nil {
-		return store.Event{}, err
-	}
-	payload, err := jsonString(raw)
-	if err != nil {
-		return store.Event{}, err
-	}
-	return store.Event{Type: typ, BroadcasterID: sess.BroadcasterID, UserID: user.ID, UserLogin: user.Login,
-		UserName: user.Name, OccurredAt: now, ReceivedAt: now, Payload: payload}, nil
+	return ev, err
 }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/twitch-event-viewer/tev/app/doorbell"
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
@@ -32,7 +32,7 @@ func (s *Server) dashboardOverlayAlerts(c *gin.Context) error {
 	if err := s.store.SaveAlertSettings(c.Request.Context(), b, settings, css); err != nil {
 		return unavailable("The alert settings could not be saved: the database is not answering.", err)
 	}
-	s.ringLogged(c, doorbell.Signal{Kind: doorbell.OverlaySettings, BroadcasterID: b})
+	s.tellOverlaysLogged(c, b, overlay.Signal{Kind: overlay.SettingsChanged})
 	c.Redirect(http.StatusSeeOther, "/dashboard")
 	return nil
 }
@@ -48,13 +48,11 @@ func (s *Server) dashboardOverlayPreview(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	al := presentAlert(ev)
+	p := overlay.Policy{Settings: map[string]store.AlertSetting{}}
 	for _, set := range settings {
-		if set.Type == ev.Type {
-			al = styled(al, ev, set)
-		}
+		p.Settings[set.Type] = set
 	}
-	sample, err := jsonString(al)
+	sample, err := jsonString(p.Alert(ev))
 	if err != nil {
 		return err
 	}
@@ -77,6 +75,9 @@ func alertSettingsForm(c *gin.Context) ([]store.AlertSetting, string, error) {
 			Template: strings.TrimSpace(c.PostForm("template_" + k.Type))}
 		if utf8.RuneCountInString(set.Template) > maxTemplate {
 			return nil, "", badRequest(fmt.Sprintf("The %s alert's text is longer than %d characters.", k.Label, maxTemplate), nil)
+		}
+		if err := overlay.CheckTemplate(k, set.Template); err != nil {
+			return nil, "", badRequest(err.Error(), nil)
 		}
 		if d := strings.TrimSpace(c.PostForm("duration_" + k.Type)); d != "" {
 			n, err := strconv.Atoi(d)

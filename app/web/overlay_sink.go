@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 )
 
 // overlayQueue is how many events and signals an overlay may fall behind before it is dropped
@@ -11,7 +12,8 @@ import (
 const overlayQueue = 64
 
 // overlaySink is one overlay stream: few per channel, so each keeps its own goroutine, which
-// holds alerts back through a follow burst. Items are *store.Event or doorbell.Signal.
+// holds alerts back through a follow burst. Items are *store.Event or overlay.Signal; the
+// dashboard's signals (a session ended) are not for overlays.
 type overlaySink struct {
 	tokenHash string
 
@@ -37,6 +39,9 @@ func (o *overlaySink) Deliver(ds []*hub.Delivery) {
 }
 
 func (o *overlaySink) Signal(v any) {
+	if _, ok := v.(overlay.Signal); !ok {
+		return
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.pushLocked(v)

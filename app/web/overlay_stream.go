@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,9 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/twitch-event-viewer/tev/app/doorbell"
-	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/hub"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/store"
 )
 
@@ -38,11 +38,14 @@ func (s *Server) overlayStream(c *gin.Context) error {
 		return err
 	}
 	defer o.m.Leave()
-	ov, sink, a, w := o.ov, o.sink, o.a, c.Writer
+	ov, sink, e, w := o.ov, o.sink, o.e, c.Writer
 
 	beat := time.NewTicker(s.heartbeat)
 	defer beat.Stop()
+	held := alarm{now: s.now} // when the held follows' burst ends
+	defer held.stop()
 	for {
+		held.set(e.Due())
 		select {
 		case <-ctx.Done():
 			return nil
@@ -50,17 +53,18 @@ func (s *Server) overlayStream(c *gin.Context) error {
 			return nil
 		case <-beat.C:
 			// Another instance may have rotated the URL or changed a setting: its hub cannot tell this one.
-			if !s.overlayReload(c, ov.TokenHash, a) {
+			if !s.overlayReload(c, ov.TokenHash, e) {
 				return nil
 			}
 			fmt.Fprint(w, ": keep-alive\n\n")
-		case <-a.quiet():
-			a.flush()
+		case <-held.c():
+			held.fired()
+			e.Tick()
 		case item, ok := <-sink.c:
 			if !ok {
 				return nil // dropped as too slow, or the server is closing: the browser reconnects and catches up
 			}
-			if !s.overlayItem(c, ov.TokenHash, a, w, item) {
+			if !s.overlayItem(c, ov.TokenHash, e, w, item) {
 				return nil
 			}
 		}
@@ -73,7 +77,7 @@ type overlayConn struct {
 	ov   *store.Overlay
 	sink *overlaySink
 	m    *hub.Member
-	a    *alerter
+	e    *overlay.Engine
 }
 
 // overlayConnect starts an overlay's stream: the ready frame, then what it missed. Nil without
@@ -90,16 +94,16 @@ func (s *Server) overlayConnect(c *gin.Context) (*overlayConn, error) {
 	if err != nil {
 		return nil, unavailable("The live stream is not available right now.", err)
 	}
-	a, err := s.overlayStartStream(c, ov)
-	if a == nil {
+	e, err := s.overlayStartStream(c, ov)
+	if e == nil {
 		m.Leave()
 		return nil, err
 	}
-	return &overlayConn{ov: ov, sink: sink, m: m, a: a}, nil
+	return &overlayConn{ov: ov, sink: sink, m: m, e: e}, nil
 }
 
 // overlayStartStream sends the start of the stream and the alerts missed.
-func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*alerter, error) {
+func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay.Engine, error) {
 	b := ov.BroadcasterID
 	after, replay, err := s.overlayStart(c, b)
 	if err != nil {
@@ -113,35 +117,56 @@ func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*alerter
 	// The start as an id, so that the browser's reconnect resumes here even before any alert.
 	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
 
-	a := &alerter{w: w, cursor: after, maxAge: s.cfg.OverlayMaxAge, now: s.now, flood: s.flood, safeMode: ov.SafeMode, settings: settings}
+	e := overlay.NewEngine(overlay.Options{Cursor: after, MaxAge: s.cfg.OverlayMaxAge, Flood: s.flood, Now: s.now,
+		Policy: overlay.Policy{SafeMode: ov.SafeMode, Settings: settings},
+		Play:   func(al overlay.Alert) { writeAlert(w, al) }})
 	if replay {
-		if err := a.catchUp(c, s.store, b); err != nil {
+		if err := s.overlayCatchUp(c, e, b); err != nil {
 			s.log.Error("overlay catch-up", "broadcaster_id", b, "err", err)
 			return nil, nil // the browser reconnects and tries again
 		}
 	}
 	w.Flush()
-	return a, nil
+	return e, nil
+}
+
+// overlayCatchUp replays what a reconnecting overlay missed, from the database.
+func (s *Server) overlayCatchUp(c *gin.Context, e *overlay.Engine, broadcaster string) error {
+	for {
+		evs, err := s.store.ShownAfter(c.Request.Context(), broadcaster, store.Shown{Superseded: true}, e.Cursor(), catchUpLimit)
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			e.Add(ev)
+		}
+		if len(evs) < catchUpLimit {
+			return nil
+		}
+	}
+}
+
+func writeAlert(w io.Writer, al overlay.Alert) {
+	data, _ := json.Marshal(al) // strings and numbers only
+	writeSSE(w, "alert", al.ID, string(data))
 }
 
 // overlayItem applies one event or signal to an overlay stream; false ends the stream.
-func (s *Server) overlayItem(c *gin.Context, hash string, a *alerter, w io.Writer, item any) bool {
+func (s *Server) overlayItem(c *gin.Context, hash string, e *overlay.Engine, w io.Writer, item any) bool {
 	switch v := item.(type) {
 	case *store.Event:
-		a.add(*v) // in id order; what the catch-up sent is dropped
-	case doorbell.Signal:
-		switch v.Kind {
-		case doorbell.OverlayRotated, doorbell.OverlaySettings, doorbell.Resync:
-			return s.overlayReload(c, hash, a)
-		case doorbell.TestAlert:
-			if v.Event != nil && !a.off(v.Event.Type) {
-				a.play(*v.Event)
+		e.Add(*v) // in id order; what the catch-up sent is dropped
+	case overlay.Signal:
+		switch {
+		case v.Kind == overlay.Rotated, v.Kind == overlay.SettingsChanged, v.Kind == overlay.Missed:
+			return s.overlayReload(c, hash, e)
+		case v.Kind == overlay.TestAlert:
+			if v.Test != nil {
+				e.Test(*v.Test)
 			}
-		case doorbell.OverlayControl:
+		case v.Kind.Control():
 			// No id: a command is for the overlays open now, never replayed on a reconnect.
-			if doorbell.Controls[v.Control] {
-				writeSSE(w, "control", 0, v.Control)
-			}
+			writeSSE(w, "control", 0, string(v.Kind))
 		}
 	}
 	return true
@@ -166,7 +191,7 @@ func (s *Server) overlayStart(c *gin.Context, broadcaster string) (after int64, 
 // overlayReload reports whether the stream's token is still the overlay's (not rotated away),
 // and applies the overlay's current settings. A database error keeps the stream as it is: it is
 // not proof of rotation.
-func (s *Server) overlayReload(c *gin.Context, hash string, a *alerter) bool {
+func (s *Server) overlayReload(c *gin.Context, hash string, e *overlay.Engine) bool {
 	ov, err := s.store.OverlayByTokenHash(c.Request.Context(), hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -175,15 +200,47 @@ func (s *Server) overlayReload(c *gin.Context, hash string, a *alerter) bool {
 		s.log.Warn("overlay reload", "err", err)
 		return true
 	}
-	a.setSafeMode(ov.SafeMode)
+	p := e.Policy()
+	p.SafeMode = ov.SafeMode
 	if settings, err := s.store.AlertSettings(c.Request.Context(), ov.BroadcasterID); err == nil {
-		a.settings = settings
+		p.Settings = settings
 	}
+	e.SetPolicy(p)
 	return true
 }
 
-// alertable reports whether ev plays on the overlay: a stored, visible (or merely superseded),
-// live event of an alert type that is recent enough.
-func alertable(ev store.Event, now time.Time, maxAge time.Duration) bool {
-	return eventsub.Alertable(ev.Type) && (!ev.Hidden || ev.Superseded()) && ev.Source != store.SourceBackfill && now.Sub(ev.OccurredAt) <= maxAge
+// alarm is a timer set to a time that may change: the end of the follows held.
+type alarm struct {
+	now func() time.Time
+	t   *time.Timer
+	at  time.Time
+}
+
+// set arms the alarm for at (ok), or stops it (!ok).
+func (a *alarm) set(at time.Time, ok bool) {
+	if a.t != nil && ok && a.at.Equal(at) {
+		return
+	}
+	a.stop()
+	if ok {
+		a.t, a.at = time.NewTimer(at.Sub(a.now())), at
+	}
+}
+
+// c fires at the alarm's time; nil (never) when it is not set.
+func (a *alarm) c() <-chan time.Time {
+	if a.t == nil {
+		return nil
+	}
+	return a.t.C
+}
+
+// fired forgets the alarm that went off, so that the next set arms a new one.
+func (a *alarm) fired() { a.t = nil }
+
+func (a *alarm) stop() {
+	if a.t != nil {
+		a.t.Stop()
+		a.t = nil
+	}
 }

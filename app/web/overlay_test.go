@@ -28,8 +28,23 @@ type overlayAlert struct {
 	User   string `json:"user"`
 	Text   string `json:"text"`
 	Detail string `json:"detail"`
+	// Line is the streamer's template filled in, in place of User and Text.
+	Line   []struct{ Text, User string } `json:"line"`
+	Amount int                           `json:"amount"`
 	// DurationMs is the streamer's duration for the type; 0 the default.
 	DurationMs int `json:"duration_ms"`
+}
+
+// line is the template's line as text, the highlighted names in [brackets].
+func (a overlayAlert) line() string {
+	var b strings.Builder
+	for _, s := range a.Line {
+		if s.User != "" {
+			b.WriteString("[" + s.User + "]")
+		}
+		b.WriteString(s.Text)
+	}
+	return b.String()
 }
 
 // rotateOverlay presses the dashboard's overlay button and returns the new overlay's path.
@@ -453,6 +468,17 @@ func TestOverlayAlertSettings(t *testing.T) {
 				t.Fatalf("%s: %d, want 400", name, r.status)
 			}
 		}
+		// A placeholder the type cannot fill is refused, and the answer says which and where.
+		for _, tc := range []struct{ typ, tmpl, label, placeholder string }{
+			{eventsub.ChannelFollow, "{user} followed with {amount}", "Follows", "{amount}"},
+			{eventsub.ChannelRaid, "{user} says {message}", "Raids", "{message}"},
+			{eventsub.ChannelCheer, "{user} cheered {bits}", "Cheers", "{bits}"},
+		} {
+			r := b.postForm("/dashboard/overlay/alerts", form(func(v url.Values) { v.Set("template_"+tc.typ, tc.tmpl) }))
+			if msg := r.doc(t).Text(); r.status != http.StatusBadRequest || !strings.Contains(msg, tc.label) || !strings.Contains(msg, tc.placeholder) {
+				t.Fatalf("template %q for %s: %d %q, want 400 naming %s and %s", tc.tmpl, tc.typ, r.status, msg, tc.label, tc.placeholder)
+			}
+		}
 
 		// Follows (not in the form) off; cheers with a template and a duration.
 		if r := b.postForm("/dashboard/overlay/alerts", form(nil)); r.status != http.StatusSeeOther {
@@ -475,8 +501,8 @@ func TestOverlayAlertSettings(t *testing.T) {
 		cheer := e.insertAt(eventsub.ChannelCheer, time.Now(), false)
 		s := b.streamAt(path+"/stream", strconv.FormatInt(start.ID, 10))
 		a := s.nextAlert()
-		if a.ID != cheer.ID || a.Text != cheer.UserName+" cheered 100!" || a.User != "" || a.DurationMs != 9000 {
-			t.Fatalf("cheer alert %+v, want the template's text and 9000 ms", a)
+		if a.ID != cheer.ID || a.line() != "["+cheer.UserName+"] cheered 100!" || a.User != "" || a.Text != "" || a.Amount != 100 || a.DurationMs != 9000 {
+			t.Fatalf("cheer alert %+v, want the template's line, the name highlighted, and 9000 ms", a)
 		}
 		// A change reaches the open stream: follows back on, in the dashboard's wording.
 		if r := b.postForm("/dashboard/overlay/alerts", form(func(v url.Values) { v.Set("enabled_"+eventsub.ChannelFollow, "1") })); r.status != http.StatusSeeOther {
@@ -500,7 +526,7 @@ func TestOverlayAlertSettings(t *testing.T) {
 		var sample overlayAlert
 		pd := r.doc(t)
 		if err := json.Unmarshal([]byte(pd.Find(`body`).AttrOr("data-preview", "")), &sample); err != nil || r.status != http.StatusOK ||
-			!strings.HasPrefix(sample.Text, "Preview ") || sample.DurationMs != 9000 || pd.Find(`body`).AttrOr("data-custom-css", "") != css {
+			!strings.HasPrefix(sample.line(), "Preview ") || sample.DurationMs != 9000 || pd.Find(`body`).AttrOr("data-custom-css", "") != css {
 			t.Fatalf("preview: %d %+v %v", r.status, sample, err)
 		}
 	})

@@ -85,7 +85,7 @@ func TestResubAlertTemplate(t *testing.T) {
 		}
 		ev := e.postType(eventsub.ChannelSubscriptionMsg)
 		a := s.nextAlert()
-		if want := ev.UserName + ": 12 months! Love the stream! FevziGG"; a.ID != ev.ID || a.Text != want {
+		if want := "[" + ev.UserName + "]: 12 months! Love the stream! FevziGG"; a.ID != ev.ID || a.line() != want || a.Amount != 12 {
 			t.Fatalf("resub alert %+v, want text %q", a, want)
 		}
 	})

@@ -18,6 +18,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/hub"
 	"github.com/twitch-event-viewer/tev/app/ingest"
 	"github.com/twitch-event-viewer/tev/app/metrics"
+	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/pusher"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/assets"
@@ -55,7 +56,7 @@ type Server struct {
 	log       *slog.Logger
 	heartbeat time.Duration
 	now       func() time.Time
-	flood     floodRule
+	flood     overlay.FloodRule
 	admission *admission
 	sessions  *sessionCache
 	router    *gin.Engine
@@ -72,7 +73,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, store: o.Store, hub: o.Hub, bell: o.Bell, presence: o.Presence, ingest: o.Ingest, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
-		heartbeat: o.Heartbeat, now: o.Now, flood: defaultFlood, admission: newAdmission(o.Config), sessions: newSessionCache(),
+		heartbeat: o.Heartbeat, now: o.Now, flood: overlay.DefaultFlood, admission: newAdmission(o.Config), sessions: newSessionCache(),
 		closing: make(chan struct{}),
 	}
 	if o.Config.FloodFollows > 0 {

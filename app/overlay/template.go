@@ -1,0 +1,121 @@
+package overlay
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+)
+
+// A template is the streamer's wording of one type's alert: text with {user}, {amount} and
+// {message}, each only where the type has it.
+const (
+	phUser    = "{user}"
+	phAmount  = "{amount}"
+	phMessage = "{message}"
+)
+
+// placeholder finds what looks like a placeholder: a word in braces.
+var placeholder = regexp.MustCompile(`\{\w*\}`)
+
+// Placeholders are the ones a type's template may use, in the order the form names them.
+func Placeholders(k eventsub.Kind) []string {
+	var out []string
+	if k.HasUser() {
+		out = append(out, phUser)
+	}
+	if k.HasAmount() {
+		out = append(out, phAmount)
+	}
+	if k.HasMessage() {
+		out = append(out, phMessage)
+	}
+	return out
+}
+
+// CheckTemplate says why tmpl cannot be the template of k's alerts: it uses a placeholder that is
+// not one, or one the type has nothing to fill with (a follow has no amount). Nil: it can.
+func CheckTemplate(k eventsub.Kind, tmpl string) error {
+	allowed := Placeholders(k)
+	for _, ph := range placeholder.FindAllString(tmpl, -1) {
+		known := ph == phUser || ph == phAmount || ph == phMessage
+		switch {
+		case known && !contains(allowed, ph):
+			return fmt.Errorf("The %s alert's text uses %s, but %s alerts have %s. %s", k.Label, ph, k.Label, noun(ph), use(allowed))
+		case !known:
+			return fmt.Errorf("The %s alert's text uses %s, which is not a placeholder. %s", k.Label, ph, use(allowed))
+		}
+	}
+	return nil
+}
+
+func noun(ph string) string {
+	switch ph {
+	case phUser:
+		return "no viewer's name"
+	case phAmount:
+		return "no amount"
+	}
+	return "no message"
+}
+
+// use lists the placeholders a type's template may use, for an error's end.
+func use(allowed []string) string {
+	switch len(allowed) {
+	case 0:
+		return "Its text takes no placeholders."
+	case 1:
+		return "Use " + allowed[0] + "."
+	}
+	return "Use " + strings.Join(allowed[:len(allowed)-1], ", ") + " or " + allowed[len(allowed)-1] + "."
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Fill fills tmpl in: {user} becomes a segment the page highlights, {amount} and {message} text.
+// Anything else in braces (a template saved before placeholders were checked) stays as typed.
+// The page sets each segment as text, never as HTML.
+func Fill(tmpl, user string, amount int, message string) []Segment {
+	var line []Segment
+	text := func(s string) {
+		if s == "" {
+			return
+		}
+		if n := len(line); n > 0 && line[n-1].User == "" {
+			line[n-1].Text += s
+			return
+		}
+		line = append(line, Segment{Text: s})
+	}
+	rest := tmpl
+	for {
+		loc := placeholder.FindStringIndex(rest)
+		if loc == nil {
+			text(rest)
+			return line
+		}
+		text(rest[:loc[0]])
+		switch ph := rest[loc[0]:loc[1]]; ph {
+		case phUser:
+			if user != "" {
+				line = append(line, Segment{User: user})
+			}
+		case phAmount:
+			text(strconv.Itoa(amount))
+		case phMessage:
+			text(message)
+		default:
+			text(ph)
+		}
+		rest = rest[loc[1]:]
+	}
+}
