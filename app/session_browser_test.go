@@ -1,0 +1,54 @@
+package main
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/twitch-event-viewer/tev/app/store/storetest"
+)
+
+// TestBrowserSignOutEndsOtherTabs proves that signing out in one tab ends the session's other
+// open dashboards: their stream stops with the "session ended" notice and the state "ended".
+func TestBrowserSignOutEndsOtherTabs(t *testing.T) {
+	chromium := chromiumPath(t)
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		app := startApp(t, db)
+		one := openBrowser(t, chromium)
+		one.do(chromedp.Navigate(app.URL + "/"))
+		if resp := one.clickAndLoad(`[data-testid="demo-sign-in"]`); resp.Status != http.StatusOK {
+			t.Fatalf("the demo sign-in loaded %s with %d, want 200", resp.URL, resp.Status)
+		}
+		one.poll("the first tab's stream to open", `document.getElementById("live-status").dataset.state === "live"`)
+
+		two := one.newTab()
+		two.do(chromedp.Navigate(app.URL + "/dashboard"))
+		two.poll("the second tab's stream to open", `document.getElementById("live-status").dataset.state === "live"`)
+
+		one.clickAndLoad(`[data-testid="sign-out"]`)
+		two.poll("the notice in the other tab", `document.querySelector('[data-testid="signed-out"]') !== null`)
+		two.poll("the other tab's state to be ended", `document.getElementById("live-status").dataset.state === "ended"`)
+		two.expectNoExceptions()
+	})
+}
+
+// newTab opens another tab of the same browser (and profile: it shares the cookies).
+func (b *browser) newTab() *browser {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	nb := &browser{t: b.t, ctx: ctx}
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Listen(ctx, nb.record) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			b.t.Fatalf("open a tab: %v", err)
+		}
+	case <-time.After(hangGuard):
+		b.t.Fatal("the new tab did not open")
+	}
+	return nb
+}
