@@ -89,6 +89,7 @@ func TestBrowserOverlay(t *testing.T) {
 		// The dashboard's preview frame plays a sample with the unsaved template and CSS; the CSS is
 		// a <style>'s text, so markup in it never runs.
 		o.do(chromedp.Navigate(proxy.URL + "/dashboard"))
+		o.do(chromedp.Click(chromedp.CSS(`#overlay-panel > summary`))) // collapsed once the overlay exists
 		o.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="overlay-css"]').value =
 			".alert-text { color: rgb(255, 0, 0) } </style><script>window.pwned = 1</script>";
 		document.querySelector('input[name="template_channel.cheer"]').value = "Preview {amount} bits from {user}";

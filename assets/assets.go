@@ -1,5 +1,5 @@
-// Package assets embeds the vendored static files (htmx, its SSE extension, the stylesheet and
-// the overlay script) and serves them under content-hashed names so browsers can cache them forever.
+// Package assets embeds the vendored static files (htmx, its SSE extension, the stylesheet, the
+// favicon and the page scripts) and serves them under content-hashed names so browsers can cache them forever.
 package assets
 
 import (
@@ -14,7 +14,7 @@ import (
 	"strings"
 )
 
-//go:embed *.js *.css
+//go:embed *.js *.css *.svg
 var files embed.FS
 
 type asset struct {

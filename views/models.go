@@ -6,9 +6,11 @@ import "time"
 
 // Assets are the content-hashed URLs of the static files a page loads.
 type Assets struct {
-	CSS  string
-	HTMX string
-	SSE  string
+	CSS     string
+	HTMX    string
+	SSE     string
+	App     string // the dashboard's few lines of script: local times, bounded list, copy, notices
+	Favicon string
 }
 
 // User is the signed-in streamer.
@@ -35,20 +37,25 @@ type EventRow struct {
 	User   string // who acted; empty for anonymous or channel-level events
 	Action string // what happened, after the user: "followed", "cheered 100 bits"
 	Detail string // optional second line: a cheer message, a reward prompt
-	AtISO  string
-	AtText string
+	AtISO  string // UTC; the page's script shows it in the viewer's time zone
+	AtText string // UTC, for pages without script
 	Live   bool // reached an open page after it loaded: highlighted as it comes in
 	At     time.Time
 	Burst  int // a follow's flood burst size (0: not part of a flood)
 	// Group is the DOM id of a row that a later message replaces (a hype train's): a live row
 	// of a group removes the group's earlier row as it arrives.
 	Group string
+	// Cursor is the row's place in the timeline: the list's script points the "Older events"
+	// pager at the last row it keeps when it drops older rows.
+	Cursor string
 }
 
 // EventPage is a page of rows, newest first, with the URL of the next older page ("" at the end).
 type EventPage struct {
 	Rows     []EventRow
 	OlderURL string
+	Empty    string // what the list says without rows: which filter matched nothing
+	AllURL   string // the unfiltered list, when a filter is on
 }
 
 // Dashboard is the signed-in streamer's live event list.
@@ -66,6 +73,37 @@ type Dashboard struct {
 	TestEventURL  string
 	Filters       []FilterLink // "All" first, then one per event type
 	Overlay       OverlayPanelView
+	// OlderURL is the pager's URL without a cursor (type filter kept): the list's script makes
+	// a new pager from it when it drops older rows.
+	OlderURL string
+	// EventTypesChosen: the streamer saved a choice of event types (the first setup step).
+	EventTypesChosen bool
+	// MaxLive bounds the rows the live list keeps; older rows stay one click away.
+	MaxLive int
+}
+
+// Checklist is the first-time streamer's setup steps, shown until the overlay exists.
+func (d Dashboard) Checklist() []SetupStep {
+	first := SetupStep{Title: "Choose the events you want", Anchor: "#event-types-panel",
+		Hint: "Open Event types, tick what you want to see, Save.", Done: d.EventTypesChosen}
+	if d.Status != nil {
+		first = SetupStep{Title: "Connect Twitch and choose the events you want", Anchor: "#status-panel",
+			Hint: "Open Twitch connection: every event type you tick becomes a subscription.",
+			Done: !d.Status.NeedsReconnect && !d.Status.CanResubscribe}
+	}
+	return []SetupStep{first,
+		{Title: "Create your overlay URL and add it to OBS", Anchor: "#overlay-panel",
+			Hint: "Open OBS overlay, Create overlay URL, then in OBS add a Browser Source, width 1920, height 1080.",
+			Done: d.Overlay.Exists},
+		{Title: "Send a test alert", Anchor: "#overlay-panel",
+			Hint: "With the overlay open in OBS, press a Test alert button: it plays on stream, nothing is stored."},
+	}
+}
+
+// SetupStep is one step of the first-time checklist.
+type SetupStep struct {
+	Title, Hint, Anchor string
+	Done                bool
 }
 
 // EventTypeOption is one event type the streamer can choose to receive (and, in the demo, test).
@@ -76,6 +114,17 @@ type EventTypeOption struct {
 	// CaughtUp: events of this type that happen while the app is off are fetched when it starts
 	// (follows, from the follower history); the others are lost on the WebSocket transport.
 	CaughtUp bool
+}
+
+// disabledTypes are the types the streamer did not choose.
+func disabledTypes(types []EventTypeOption) []EventTypeOption {
+	var off []EventTypeOption
+	for _, t := range types {
+		if !t.Enabled {
+			off = append(off, t)
+		}
+	}
+	return off
 }
 
 // listSep follows item i of n in a sentence: a comma, or the full stop after the last.

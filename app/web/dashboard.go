@@ -3,15 +3,22 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/export"
 	"github.com/twitch-event-viewer/tev/app/store"
 	"github.com/twitch-event-viewer/tev/views"
 )
 
 const pageSize = 50
+
+// maxLiveRows bounds the rows the dashboard's list keeps as live rows arrive: older rows are
+// dropped from the page (the "Older events" pager brings them back), so that a tab left open
+// for a long stream stays light.
+const maxLiveRows = 200
 
 // dashboard is the streamer's live event list, newest first; ?type= shows one type only.
 func (s *Server) dashboard(c *gin.Context) error {
@@ -27,7 +34,7 @@ func (s *Server) dashboard(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	types, err := s.eventTypeOptions(c.Request.Context(), sessionOf(c).BroadcasterID)
+	types, chosen, err := s.eventTypeOptions(c.Request.Context(), sessionOf(c).BroadcasterID)
 	if err != nil {
 		return err
 	}
@@ -45,6 +52,7 @@ func (s *Server) dashboard(c *gin.Context) error {
 		StreamURL: withType("/dashboard/stream", filter), TestFollowURL: "/dashboard/test-follow",
 		ExportURL: withType("/dashboard/export.csv", filter), CallbackURL: s.callbackURL(),
 		EventTypes: types, TestEventURL: "/dashboard/test-event", Filters: filterLinks(filter), Overlay: overlay,
+		OlderURL: withType("/dashboard/events", filter), EventTypesChosen: chosen, MaxLive: maxLiveRows,
 	}), nil)
 }
 
@@ -83,7 +91,10 @@ func (s *Server) eventPage(c *gin.Context, filter string, after store.Cursor) (v
 // pageOf turns up to pageSize+1 timeline events into a page of rows and, when there are more,
 // the pager's URL, which keeps the type filter.
 func pageOf(evs []store.Event, filter string) views.EventPage {
-	var p views.EventPage
+	p := views.EventPage{Empty: emptyText(filter)}
+	if filter != "" {
+		p.AllURL = "/dashboard"
+	}
 	if len(evs) > pageSize {
 		evs = evs[:pageSize]
 		p.OlderURL = withType("/dashboard/events?before="+store.CursorOf(evs[len(evs)-1]).String(), filter)
@@ -92,6 +103,22 @@ func pageOf(evs []store.Event, filter string) views.EventPage {
 		p.Rows = append(p.Rows, presentEvent(ev))
 	}
 	return p
+}
+
+// emptyText is what an empty list says: with a filter, which one matched nothing.
+func emptyText(filter string) string {
+	k, ok := eventsub.KindOf(filter)
+	if !ok {
+		return "No events yet. They appear here the moment Twitch sends them."
+	}
+	what := strings.ToLower(k.Label)
+	switch k.Type {
+	case eventsub.StreamOnline, eventsub.StreamOffline:
+		what += " events"
+	case eventsub.ChannelPointsRedemption:
+		what += " redemptions"
+	}
+	return "No " + what + " yet."
 }
 
 // dashboardExport downloads the signed-in streamer's events as CSV; ?type= exports one type

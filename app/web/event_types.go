@@ -49,22 +49,23 @@ func (s *Server) dashboardEventTypes(c *gin.Context) error {
 	return nil
 }
 
-// eventTypeOptions are the event types with the streamer's choice of each.
-func (s *Server) eventTypeOptions(ctx context.Context, broadcasterID string) ([]views.EventTypeOption, error) {
+// eventTypeOptions are the event types with the streamer's choice of each; chosen says whether
+// the streamer ever saved a choice (or the defaults apply).
+func (s *Server) eventTypeOptions(ctx context.Context, broadcasterID string) (opts []views.EventTypeOption, chosen bool, err error) {
 	choices, err := s.store.EventTypeChoices(ctx, broadcasterID)
 	if err != nil {
-		return nil, unavailable("Your settings could not be loaded: the database is not answering.", err)
+		return nil, false, unavailable("Your settings could not be loaded: the database is not answering.", err)
 	}
 	enabled := map[string]bool{}
 	for _, k := range eventsub.EnabledKinds(choices) {
 		enabled[k.Type] = true
 	}
-	opts := make([]views.EventTypeOption, 0, len(eventsub.Kinds))
+	opts = make([]views.EventTypeOption, 0, len(eventsub.Kinds))
 	for _, k := range eventsub.Kinds {
 		opts = append(opts, views.EventTypeOption{Type: k.Type, Label: k.Label, Enabled: enabled[k.Type],
 			CaughtUp: k.CaughtUp})
 	}
-	return opts, nil
+	return opts, len(choices) > 0, nil
 }
 
 // typeFilter is the ?type= of a dashboard request: "" for every type, else a known type.

@@ -17,7 +17,8 @@ func presentEvent(ev store.Event) views.EventRow {
 	at := ev.OccurredAt.UTC()
 	w := eventsub.Word(ev.Type, ev.Version, firstNonEmpty(ev.UserName, ev.UserLogin), p)
 	r := views.EventRow{ID: ev.ID, Type: ev.Type, Kind: w.Kind, Icon: w.Icon, User: w.User, Action: w.Action, Detail: w.Detail,
-		AtISO: at.Format(time.RFC3339), AtText: at.Format("Jan 2, 15:04:05 UTC"), At: at}
+		AtISO: at.Format(time.RFC3339), AtText: at.Format("Jan 2, 15:04:05 UTC"), At: at,
+		Cursor: store.CursorOf(ev).String()}
 	if ev.GroupKey != nil {
 		r.Group = *ev.GroupKey
 	}

@@ -137,7 +137,9 @@ func (s *Server) pageAssets() views.Assets {
 	return views.Assets{
 		CSS:  s.assets.URL("app.css"),
 		HTMX: s.assets.URL("htmx.min.js"),
-		SSE:  s.assets.URL("htmx-ext-sse.min.js"),
+		SSE:     s.assets.URL("htmx-ext-sse.min.js"),
+		App:     s.assets.URL("app.js"),
+		Favicon: s.assets.URL("favicon.svg"),
 	}
 }
 

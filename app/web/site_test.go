@@ -31,17 +31,17 @@ func TestHealthz(t *testing.T) {
 	})
 }
 
-var hashedAsset = regexp.MustCompile(`^/assets/[a-z.-]+\.[0-9a-f]{12}\.(css|js)$`)
+var hashedAsset = regexp.MustCompile(`^/assets/[a-z.-]+\.[0-9a-f]{12}\.(css|js|svg)$`)
 
 func TestAssets(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
 		e := newEnv(t, db)
 		d := e.browser().page("/")
 		var urls []string
-		d.Find(`link[rel=stylesheet]`).Each(func(_ int, s *goquery.Selection) { urls = append(urls, s.AttrOr("href", "")) })
+		d.Find(`link[rel=stylesheet], link[rel=icon]`).Each(func(_ int, s *goquery.Selection) { urls = append(urls, s.AttrOr("href", "")) })
 		d.Find(`script[src]`).Each(func(_ int, s *goquery.Selection) { urls = append(urls, s.AttrOr("src", "")) })
-		if len(urls) != 3 {
-			t.Fatalf("page loads %v, want the stylesheet, htmx and its SSE extension", urls)
+		if len(urls) != 5 {
+			t.Fatalf("page loads %v, want the favicon, the stylesheet, htmx, its SSE extension and the page script", urls)
 		}
 		for _, u := range urls {
 			t.Run(u, func(t *testing.T) {
@@ -57,7 +57,7 @@ func TestAssets(t *testing.T) {
 					t.Errorf("Cache-Control = %q, want a long immutable lifetime", cc)
 				}
 				mt, _, _ := mime.ParseMediaType(r.header.Get("Content-Type"))
-				if want := map[string]string{".css": "text/css", ".js": "text/javascript"}[u[strings.LastIndex(u, "."):]]; mt != want {
+				if want := map[string]string{".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}[u[strings.LastIndex(u, "."):]]; mt != want {
 					t.Errorf("Content-Type = %q, want %s", r.header.Get("Content-Type"), want)
 				}
 			})
