@@ -39,7 +39,7 @@ type EventRow struct {
 	Detail string // optional second line: a cheer message, a reward prompt
 	AtISO  string // UTC; the page's script shows it in the viewer's time zone
 	AtText string // UTC, for pages without script
-	Live   bool // reached an open page after it loaded: highlighted as it comes in
+	Live   bool   // reached an open page after it loaded: highlighted as it comes in
 	At     time.Time
 	Burst  int // a follow's flood burst size (0: not part of a flood)
 	// Group is the DOM id of a row that a later message replaces (a hype train's): a live row

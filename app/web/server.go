@@ -135,8 +135,8 @@ func (s *Server) Close() {
 // pageAssets are the hashed URLs every page loads.
 func (s *Server) pageAssets() views.Assets {
 	return views.Assets{
-		CSS:  s.assets.URL("app.css"),
-		HTMX: s.assets.URL("htmx.min.js"),
+		CSS:     s.assets.URL("app.css"),
+		HTMX:    s.assets.URL("htmx.min.js"),
 		SSE:     s.assets.URL("htmx-ext-sse.min.js"),
 		App:     s.assets.URL("app.js"),
 		Favicon: s.assets.URL("favicon.svg"),
