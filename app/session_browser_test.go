@@ -11,7 +11,8 @@ import (
 )
 
 // TestBrowserSignOutEndsOtherTabs proves that signing out in one tab ends the session's other
-// open dashboards: their stream stops with the "session ended" notice and the state "ended".
+// open dashboards: their stream stops with the "session ended" notice and the state "ended", and
+// a button pressed there afterwards says the session ended instead of failing silently.
 func TestBrowserSignOutEndsOtherTabs(t *testing.T) {
 	chromium := chromiumPath(t)
 	storetest.Each(t, func(t *testing.T, db storetest.DB) {
@@ -30,6 +31,17 @@ func TestBrowserSignOutEndsOtherTabs(t *testing.T) {
 		one.clickAndLoad(`[data-testid="sign-out"]`)
 		two.poll("the notice in the other tab", `document.querySelector('[data-testid="signed-out"]') !== null`)
 		two.poll("the other tab's state to be ended", `document.getElementById("live-status").dataset.state === "ended"`)
+		if !browserRun(two, chromedp.Evaluate[bool](`!document.querySelector('[data-testid="session-notice"]').hidden`)) {
+			t.Error("the other tab's header shows no session notice")
+		}
+
+		// Its buttons do not fail silently: a 403 (the session and its CSRF token are gone) shows
+		// the notice with a way to sign in again.
+		two.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="session-notice"]').hidden = true;
+			document.getElementById("live-status").dataset.state = "live"; undefined`))
+		two.do(chromedp.Click(chromedp.CSS(`[data-testid="test-follow"]`)))
+		two.poll("the notice after a refused click", `!document.querySelector('[data-testid="session-notice"]').hidden &&
+			document.querySelector('[data-testid="session-notice"] a').getAttribute("href") === "/"`)
 		two.expectNoExceptions()
 	})
 }

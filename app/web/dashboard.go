@@ -49,7 +49,7 @@ func (s *Server) dashboard(c *gin.Context) error {
 	c.Header("Cache-Control", "no-store")
 	return s.render(c, http.StatusOK, views.DashboardPage(views.Dashboard{
 		Page: s.page(c, "Dashboard"), Events: events, Demo: s.cfg.Demo(), Status: status, Pusher: pusherStatus,
-		StreamURL: withType("/dashboard/stream", filter), TestFollowURL: "/dashboard/test-follow",
+		StreamURL: withType("/dashboard/stream?session="+s.pageSession(sessionOf(c)), filter), TestFollowURL: "/dashboard/test-follow",
 		ExportURL: withType("/dashboard/export.csv", filter), CallbackURL: s.callbackURL(),
 		EventTypes: types, TestEventURL: "/dashboard/test-event", Filters: filterLinks(filter), Overlay: overlay,
 		OlderURL: withType("/dashboard/events", filter), EventTypesChosen: chosen, MaxLive: maxLiveRows,

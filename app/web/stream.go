@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,6 +40,13 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 		return err
 	}
 	sess := sessionOf(c)
+	if page := c.Query("session"); page != "" && page != s.pageSession(sess) {
+		// The page was made for a session that has ended (signed out, then in again in another
+		// tab, while this page was reconnecting): its forms carry that session's CSRF token, so
+		// it must not look live under the new one.
+		signedOutStream(c)
+		return nil
+	}
 	slot := s.admitStream(c, "session:"+sess.TokenHash, "too many open live streams for this session (%d); close some tabs")
 	if slot == nil {
 		return nil
@@ -57,6 +65,11 @@ func (s *Server) dashboardStream(c *gin.Context) error {
 	if err != nil {
 		l.end(nil)
 		return err
+	}
+	if s.sessionGone(ctx, sess.TokenHash) {
+		// Signed out after this request found the session and before the stream joined the hub:
+		// the signal went to the streams that were there.
+		l.end(signedOutFrames())
 	}
 	l.start(frames, cursor)
 	if err := l.takeOver(c, retryFrame); err == errNoTakeOver {
@@ -87,6 +100,19 @@ func (s *Server) joinDashboard(ctx context.Context, l *liveStream, filter string
 		return nil, 0, unavailable("The database is not answering.", err)
 	}
 	return frames, cursor, nil
+}
+
+// pageSession names the session a dashboard page was made for, in its stream URL (?session=),
+// without showing the session's token hash.
+func (s *Server) pageSession(sess *store.Session) string {
+	return s.mac("page-session", sess.TokenHash)[:16]
+}
+
+// sessionGone reports whether the session with hash has ended; a database that does not
+// answer is not taken as an ended session.
+func (s *Server) sessionGone(ctx context.Context, hash string) bool {
+	_, err := s.sessionByTokenHash(ctx, hash)
+	return errors.Is(err, store.ErrNotFound)
 }
 
 // lastEventID is the browser's Last-Event-ID, or -1 without one.
