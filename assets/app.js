@@ -160,6 +160,11 @@
     const copy = e.target.closest("[data-copy]");
     if (copy) copyFrom(copy);
   });
+  // A plain form with data-confirm asks first (htmx forms use hx-confirm): no inline script.
+  document.addEventListener("submit", (e) => {
+    const msg = e.target.dataset && e.target.dataset.confirm;
+    if (msg && !confirm(msg)) e.preventDefault();
+  });
   window.addEventListener("hashchange", () => openTarget(location.hash));
   document.addEventListener("htmx:afterSettle", (e) => reopen(e.detail.elt.parentNode || document));
 

@@ -442,7 +442,7 @@ func statusPanel(st *AccountStatus, types []EventTypeOption, csrf string) templ.
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<form method=\"post\" action=\"/dashboard/account/delete\" onsubmit=\"return confirm('Delete your account and every stored event? This cannot be undone.')\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<form method=\"post\" action=\"/dashboard/account/delete\" data-confirm=\"Delete your account and every stored event? This cannot be undone.\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
