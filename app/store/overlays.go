@@ -28,6 +28,7 @@ type AlertSetting struct {
 	Enabled         bool   `bun:"enabled,notnull"`
 	Template        string `bun:"template,notnull"`         // "" the dashboard's wording
 	DurationSeconds int    `bun:"duration_seconds,notnull"` // 0 the default
+	Style           string `bun:"style,notnull"`            // JSON (overlay.Style); "" the defaults
 }
 
 // OverlayByTokenHash finds the overlay whose token has this hash (ErrNotFound: none, or rotated).
