@@ -1,6 +1,9 @@
 // Package assets embeds the vendored static files (htmx, its SSE extension, the stylesheet, the
-// favicon and the page scripts) and serves them under content-hashed names so browsers can cache them forever.
+// favicon, the page scripts, and the overlay's default alert images and sounds) and serves them
+// under content-hashed names so browsers can cache them forever.
 package assets
+
+//go:generate go run ./gen alerts
 
 import (
 	"crypto/sha256"
@@ -14,8 +17,11 @@ import (
 	"strings"
 )
 
-//go:embed *.js *.css *.svg
+//go:embed *.js *.css *.svg alerts/*.svg alerts/*.wav
 var files embed.FS
+
+// contentTypes are those the system's MIME table may lack or name differently.
+var contentTypes = map[string]string{".wav": "audio/wav", ".svg": "image/svg+xml"}
 
 type asset struct {
 	body        []byte
@@ -32,20 +38,27 @@ type Catalog struct {
 // New hashes every embedded file once; prefix is the URL path the catalog is mounted under.
 func New(prefix string) (*Catalog, error) {
 	c := &Catalog{prefix: strings.TrimSuffix(prefix, "/"), urls: map[string]string{}, byURL: map[string]asset{}}
-	entries, err := fs.ReadDir(files, ".")
-	if err != nil {
-		return nil, fmt.Errorf("assets: list: %w", err)
-	}
-	for _, e := range entries {
-		body, err := files.ReadFile(e.Name())
+	err := fs.WalkDir(files, ".", func(name string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		body, err := files.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("assets: read %s: %w", e.Name(), err)
+			return fmt.Errorf("assets: read %s: %w", name, err)
 		}
 		sum := sha256.Sum256(body)
-		ext := path.Ext(e.Name())
-		hashed := strings.TrimSuffix(e.Name(), ext) + "." + hex.EncodeToString(sum[:6]) + ext
-		c.urls[e.Name()] = c.prefix + "/" + hashed
-		c.byURL[hashed] = asset{body: body, contentType: mime.TypeByExtension(ext)}
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+		c.urls[name] = c.prefix + "/" + hashed
+		typ, ok := contentTypes[ext]
+		if !ok {
+			typ = mime.TypeByExtension(ext)
+		}
+		c.byURL[hashed] = asset{body: body, contentType: typ}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("assets: list: %w", err)
 	}
 	return c, nil
 }
@@ -62,8 +75,9 @@ func (c *Catalog) URL(name string) string {
 
 // ServeHTTP serves a hashed file with a year-long immutable cache lifetime.
 func (c *Catalog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := c.byURL[path.Base(r.URL.Path)]
-	if !ok || !strings.HasPrefix(r.URL.Path, c.prefix+"/") {
+	name, under := strings.CutPrefix(r.URL.Path, c.prefix+"/")
+	a, ok := c.byURL[name]
+	if !ok || !under {
 		http.NotFound(w, r)
 		return
 	}

@@ -240,6 +240,7 @@ type AlertSettingView struct {
 	Template string
 	Duration string // seconds; "" the default
 	Hint     string // the placeholders that fit the type
+	Style    AlertStyleView
 }
 
 // OverlayPanelView is the dashboard's overlay section.

@@ -19,6 +19,8 @@ type Alert struct {
 	Amount int `json:"amount"`
 	// DurationMs is how long it shows (0: the page's default, OVERLAY_ALERT_DURATION).
 	DurationMs int `json:"duration_ms,omitempty"`
+	// Style is how it looks and sounds: image, sound, layout, colours, size, tier (style.go).
+	Style *Look `json:"style,omitempty"`
 }
 
 // Segment is a piece of a template's line: plain text, or a user's name the page highlights.

@@ -15,6 +15,7 @@ type Policy struct {
 	// SafeMode drops follow alerts (a follow bot is at work); the follows are still stored.
 	SafeMode bool
 	Settings map[string]store.AlertSetting // by type; a type without one plays by its catalog default
+	Looks    Defaults                      // the images and sounds a type without its own plays
 }
 
 // Plays reports whether alerts of typ play.
@@ -51,7 +52,7 @@ func (p Policy) Alert(ev store.Event) Alert {
 	}
 	set, ok := p.Settings[ev.Type]
 	if !ok {
-		return al
+		return p.styled(al)
 	}
 	if set.DurationSeconds > 0 {
 		al.DurationMs = set.DurationSeconds * 1000
@@ -60,7 +61,7 @@ func (p Policy) Alert(ev store.Event) Alert {
 		al.Line = Fill(set.Template, w.User, al.Amount, msg)
 		al.User, al.Text, al.Detail = "", "", ""
 	}
-	return al
+	return p.styled(al)
 }
 
 // flood is the one alert of a burst of n follows, the newest with id last.
@@ -69,7 +70,7 @@ func (p Policy) flood(n int, last int64) Alert {
 	if d := p.Settings[eventsub.ChannelFollow].DurationSeconds; d > 0 {
 		al.DurationMs = d * 1000
 	}
-	return al
+	return p.styled(al)
 }
 
 // Alertable reports whether ev may play on the overlay at now: a stored, visible (or merely

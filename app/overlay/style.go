@@ -181,6 +181,18 @@ func Resolve(typ string, amount int, st Style, d Defaults) (look Look, durationS
 	return look, durationSeconds
 }
 
+// styled gives al the look and sound of its type under the streamer's style (or the defaults),
+// and a tier's own duration.
+func (p Policy) styled(al Alert) Alert {
+	st, _ := ParseStyle(p.Settings[al.Type].Style) // checked when saved: a broken one plays as the defaults
+	look, seconds := Resolve(al.Type, al.Amount, st, p.Looks)
+	al.Style = &look
+	if seconds > 0 {
+		al.DurationMs = seconds * 1000
+	}
+	return al
+}
+
 // level counts the minimums that amount reaches.
 func level(mins []int, amount int) int {
 	n := 0

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/store"
 )
 
 var testDefaults = Defaults{
@@ -136,5 +137,29 @@ func TestMediaIDs(t *testing.T) {
 		Tiers: []Tier{{Min: 1, Sound: "/media/CCCCCCCCCCCCCCCCCCCCCC"}, {Min: 2, Image: "/media/../etc/passwd"}}}
 	if got := strings.Join(st.MediaIDs(), ","); got != "AAAAAAAAAAAAAAAAAAAAAA,CCCCCCCCCCCCCCCCCCCCCC" {
 		t.Fatalf("media ids %q", got)
+	}
+}
+
+// TestPolicyStylesAlerts: the policy's alerts carry their look, with the tier the event's amount
+// reaches and its duration; a flood of follows too; a broken stored style plays as the defaults.
+func TestPolicyStylesAlerts(t *testing.T) {
+	st := Style{Tiers: []Tier{{Min: 1000, Sound: "https://example.com/big.mp3", DurationSeconds: 9}}}
+	p := Policy{Looks: testDefaults, Settings: map[string]store.AlertSetting{
+		eventsub.ChannelCheer: {Type: eventsub.ChannelCheer, Enabled: true, Style: st.JSON()},
+	}}
+	al := p.Alert(store.Event{ID: 1, Type: eventsub.ChannelCheer, UserName: "Bits", Payload: `{"bits": 5000, "message": "Cheer5000"}`})
+	if al.Style == nil || al.Style.Tier != 1 || al.Style.Sound != "https://example.com/big.mp3" || al.DurationMs != 9000 {
+		t.Fatalf("5,000 bits: %+v %+v", al, al.Style)
+	}
+	al = p.Alert(store.Event{ID: 2, Type: eventsub.ChannelFollow, UserName: "Fan", Payload: `{}`})
+	if al.Style == nil || al.Style.Image != testDefaults.Image[""] || al.Style.Sound != testDefaults.Sound {
+		t.Fatalf("a follow without settings: %+v", al.Style)
+	}
+	if f := p.flood(30, 9); f.Style == nil || f.Style.Sound != testDefaults.Sound {
+		t.Fatalf("a flood: %+v", f.Style)
+	}
+	p.Settings[eventsub.ChannelCheer] = store.AlertSetting{Type: eventsub.ChannelCheer, Enabled: true, Style: "not json"}
+	if al := p.Alert(store.Event{ID: 3, Type: eventsub.ChannelCheer, Payload: `{"bits": 10}`}); al.Style.Tier != 0 || al.Style.Sound != testDefaults.Sound || al.DurationMs != 0 {
+		t.Fatalf("a broken style plays as the defaults: %+v", al.Style)
 	}
 }

@@ -29,9 +29,13 @@ func (s *Server) dashboardOverlayAlerts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.alertStyles(c, settings, true); err != nil {
+		return err
+	}
 	if err := s.store.SaveAlertSettings(c.Request.Context(), b, settings, css); err != nil {
 		return unavailable("The alert settings could not be saved: the database is not answering.", err)
 	}
+	s.dropUnusedMedia(c, b, settings)
 	s.tellOverlaysLogged(c, b, overlay.Signal{Kind: overlay.SettingsChanged})
 	c.Redirect(http.StatusSeeOther, "/dashboard")
 	return nil
@@ -44,11 +48,14 @@ func (s *Server) dashboardOverlayPreview(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.alertStyles(c, settings, false); err != nil {
+		return err
+	}
 	ev, err := s.sampleAlertEvent(c, c.PostForm("preview_type"))
 	if err != nil {
 		return err
 	}
-	p := overlay.Policy{Settings: map[string]store.AlertSetting{}}
+	p := overlay.Policy{Settings: map[string]store.AlertSetting{}, Looks: s.alertDefaults()}
 	for _, set := range settings {
 		p.Settings[set.Type] = set
 	}
@@ -113,6 +120,7 @@ func (s *Server) alertSettingsView(ctx context.Context, broadcaster string) ([]v
 				row.Duration = strconv.Itoa(set.DurationSeconds)
 			}
 		}
+		row.Style = alertStyleView(k.Type, saved[k.Type].Style)
 		rows = append(rows, row)
 	}
 	return rows, nil

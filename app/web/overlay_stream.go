@@ -118,7 +118,7 @@ func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay
 	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
 
 	e := overlay.NewEngine(overlay.Options{Cursor: after, MaxAge: s.cfg.OverlayMaxAge, Flood: s.flood, Now: s.now,
-		Policy: overlay.Policy{SafeMode: ov.SafeMode, Settings: settings},
+		Policy: overlay.Policy{SafeMode: ov.SafeMode, Settings: settings, Looks: s.alertDefaults()},
 		Play:   func(al overlay.Alert) { writeAlert(w, al) }})
 	if replay {
 		if err := s.overlayCatchUp(c, e, b); err != nil {

@@ -19,9 +19,10 @@ func (s *Server) routes() {
 	// OBS overlays: the secret token in the URL is the credential (a browser source has no session).
 	r.GET("/overlay/:token", s.handle(s.overlayPage))
 	r.GET("/overlay/:token/stream", s.handle(s.overlayStream))
+	r.GET("/media/:id", s.handle(s.overlayMedia)) // alert images and sounds by random id
 
 	// People: every route below knows the session, and every POST carries a CSRF token.
-	people := r.Group("/", s.loadSession, s.csrf)
+	people := r.Group("/", limitBody(maxSettingsBody), s.loadSession, s.csrf)
 	people.GET("/", s.handle(s.landing))
 	people.POST("/auth/demo", s.handle(s.demoSignIn))
 	people.POST("/auth/logout", s.handle(s.logout))
