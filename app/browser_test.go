@@ -213,6 +213,8 @@ func openBrowser(t *testing.T, execPath string) *browser {
 		// The page's reconnect timers must run on time although no one looks at the window.
 		chromedp.Flag("disable-background-timer-throttling", true),
 		chromedp.Flag("disable-renderer-backgrounding", true),
+		// Overlay alerts play sound without a click, as OBS's browser source allows.
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
 		chromedp.CombinedOutput(&output),
 	}
@@ -374,7 +376,7 @@ func (b *browser) expectNoExceptions() {
 func (b *browser) fatalf(format string, args ...any) {
 	b.t.Helper()
 	b.mu.Lock()
-	console := strings.Join(b.console, "\n")
+	console := strings.Join(append(b.console, b.exceptions...), "\n")
 	b.mu.Unlock()
 	html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
 	b.t.Fatalf(format+"\npage console:\n%s\npage HTML:\n%s", append(args, console, html)...)

@@ -9,6 +9,7 @@
   "use strict";
   const body = document.body;
   const box = document.querySelector('[data-testid="alert"]');
+  const { show, hide } = renderer(box);
   const key = body.dataset.storageKey;
   const showMs = Number(body.dataset.alertMs) || 5000;
   const queue = [];
@@ -80,30 +81,87 @@
     setTimeout(next, 300);
   }
 
-  // show puts alert a in the box.
-  // A template's line is segments: text, and the names it highlights. Text only, never HTML.
-  function show(a) {
-    const parts = a.line || [{ user: a.user || "" }, " ", { text: a.text || "" }];
-    box.querySelector(".alert-line").replaceChildren(...parts.map(segment));
-    box.querySelector(".alert-detail").textContent = a.detail || "";
-    box.dataset.type = a.type;
-    box.dataset.id = String(a.id);
-    box.hidden = false;
-    box.classList.add("playing");
-  }
+  // ---- rendering: show() and hide() ---------------------------------------------------------
 
-  // segment is one part of the alert's line: a name (highlighted), a text, or a plain space.
-  function segment(p) {
-    if (typeof p === "string") return document.createTextNode(p);
-    const el = document.createElement(p.user !== undefined ? "strong" : "span");
-    el.className = p.user !== undefined ? "alert-user" : "alert-text";
-    el.textContent = p.user !== undefined ? p.user : p.text;
-    return el;
-  }
+  // renderer draws alerts in box. It is a hoisted function: the queue above uses it at once.
+  function renderer(box) {
+    const line = box.querySelector(".alert-line");
+    const detail = box.querySelector(".alert-detail");
+    const image = box.querySelector(".alert-image");
+    const sound = document.querySelector(".alert-sound");
+    let leaving = 0; // the exit animation's end
 
-  // hide takes the alert off screen.
-  function hide() {
-    box.classList.remove("playing");
-    box.hidden = true;
+    // Every state is on the one box and its one image and audio element: nothing grows.
+    image.addEventListener("load", () => { box.dataset.image = "loaded"; });
+    image.addEventListener("error", () => { box.dataset.image = "failed"; image.hidden = true; });
+    sound.addEventListener("playing", () => { box.dataset.sound = "playing"; });
+    sound.addEventListener("ended", () => { box.dataset.sound = "ended"; });
+
+    // Only our own paths and https URLs the streamer entered (the server checked them too).
+    const safeURL = (u) => typeof u === "string" && (/^\/[^/\\]/.test(u) || /^https:\/\//.test(u)) ? u : "";
+    const colour = (c, def) => /^#[0-9a-f]{6}$/i.test(c || "") ? c : def;
+    const rgba = (hex, alpha) => "rgba(" + [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(", ") + ", " + alpha + ")";
+
+    // show puts alert a in the box: its words (a template's line is segments: text, and the names
+    // it highlights), its image and sound, layout, colours and size, and a bigger treatment for a
+    // big event. Text is only ever set as text, never as HTML.
+    function show(a) {
+      clearTimeout(leaving);
+      box.classList.remove("leaving", "playing");
+      line.replaceChildren(...(a.line || [{ user: a.user || "" }, " ", { text: a.text || "" }]).map(segment));
+      detail.textContent = a.detail || "";
+      const st = a.style || {};
+      box.dataset.type = a.type;
+      box.dataset.id = String(a.id);
+      box.dataset.layout = st.layout === "beside" ? "beside" : "above";
+      box.dataset.level = String(Math.min(3, Math.max(0, Number(st.level) || 0)));
+      box.dataset.tier = String(Number(st.tier) || 0);
+      box.style.setProperty("--alert-text", colour(st.text_color, "#efeff1"));
+      box.style.setProperty("--alert-name", colour(st.name_color, "#bf94ff"));
+      box.style.setProperty("--alert-bg", rgba(colour(st.background, "#18181b"), 0.94));
+      box.style.setProperty("--alert-font", String(Math.min(160, Math.max(16, Number(st.font_size) || 44))));
+
+      const img = safeURL(st.image);
+      delete box.dataset.image;
+      image.hidden = img === "";
+      if (img === "") image.removeAttribute("src");
+      else if (image.getAttribute("src") !== img) image.src = img;
+      else if (image.complete && image.naturalWidth > 0) box.dataset.image = "loaded";
+
+      const snd = safeURL(st.sound);
+      delete box.dataset.sound;
+      sound.pause();
+      if (snd !== "") {
+        if (sound.getAttribute("src") !== snd) sound.src = snd;
+        sound.volume = Math.min(1, Math.max(0, Number(st.volume) || 0));
+        sound.currentTime = 0;
+        // OBS plays it (its browser source allows sound without a click); a browser that blocks
+        // autoplay says so here instead of throwing.
+        sound.play().catch((err) => { if (err.name === "NotAllowedError") box.dataset.sound = "blocked"; });
+      }
+      box.hidden = false;
+      void box.offsetWidth; // restart the enter animation
+      box.classList.add("playing");
+    }
+
+    // segment is one part of the alert's line: a name (highlighted), a text, or a plain space.
+    function segment(p) {
+      if (typeof p === "string") return document.createTextNode(p);
+      const el = document.createElement(p.user !== undefined ? "strong" : "span");
+      el.className = p.user !== undefined ? "alert-user" : "alert-text";
+      el.textContent = p.user !== undefined ? p.user : (p.text || "");
+      return el;
+    }
+
+    // hide takes the alert off screen with its exit animation, and stops its sound.
+    function hide() {
+      sound.pause();
+      box.classList.remove("playing");
+      box.classList.add("leaving");
+      const reduced = matchMedia("(prefers-reduced-motion: reduce)").matches;
+      leaving = setTimeout(() => { box.classList.remove("leaving"); box.hidden = true; }, reduced ? 0 : 280);
+    }
+
+    return { show, hide };
   }
 })();

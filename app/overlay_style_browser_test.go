@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/twitch-event-viewer/tev/app/eventsub"
+	"github.com/twitch-event-viewer/tev/app/store/storetest"
+)
+
+// TestBrowserOverlayAlertImageAndSound proves the alert box in a real Chromium: a follow plays
+// with the generated default image and chime; the streamer uploads an image and, for cheers of
+// 1,000 bits and more, a sound; after a signed cheer of 5,000 bits reaches the webhook, the
+// overlay shows the uploaded image (loaded) and plays the tier's uploaded sound (started).
+func TestBrowserOverlayAlertImageAndSound(t *testing.T) {
+	chromium := chromiumPath(t)
+	dir := t.TempDir()
+	imageFile, soundFile := filepath.Join(dir, "alert.png"), filepath.Join(dir, "big.wav")
+	writeTestPNG(t, imageFile)
+	if err := os.WriteFile(soundFile, testWAV(3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		app := startApp(t, db, "OVERLAY_ALERT_DURATION", "1s")
+		secret := app.eventsubSecret(t)
+		b := openBrowser(t, chromium)
+		b.do(chromedp.Navigate(app.URL + "/"))
+		if resp := b.clickAndLoad(`[data-testid="demo-sign-in"]`); resp.Status != http.StatusOK {
+			t.Fatalf("the demo sign-in loaded %s with %d, want 200", resp.URL, resp.Status)
+		}
+		overlayPath := b.rotateOverlay("")
+
+		// The settings form: the cheer's image and its 1,000-bit tier's sound are uploads; a cheer shows 30 s.
+		b.do(chromedp.Navigate(app.URL + "/dashboard"))
+		cheer := `[data-testid="alert-style"][data-type="channel.cheer"] `
+		b.do(chromedp.SetUploadFiles(chromedp.CSS(cheer+`[data-testid="style-image-file"]`), []string{imageFile}))
+		b.do(chromedp.SetUploadFiles(chromedp.CSS(cheer+`input[name="tier_sound_file_0_channel.cheer"]`), []string{soundFile}))
+		b.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('input[name="tier_min_0_channel.cheer"]').value = "1000";
+			document.querySelector('input[name="duration_channel.cheer"]').value = "30"; undefined`))
+		status := browserRun(b, chromedp.Evaluate[int](`(async () => {
+			const form = document.querySelector('[data-testid="overlay-alerts"]');
+			const r = await fetch(form.action, { method: "POST", body: new FormData(form) });
+			return r.status;
+		})()`, chromedp.EvalAwaitPromise))
+		if status != http.StatusOK {
+			t.Fatalf("saving the alert settings with uploads answered %d, want 200 (after the redirect)", status)
+		}
+
+		b.do(chromedp.Navigate(app.URL + overlayPath))
+		b.poll("the overlay's stream to open", `document.body.dataset.state === "live"`)
+
+		// A follow: the default image (generated SVG) and the default chime.
+		mustDeliver(t, app.URL, newFollow(t, secret, app.URL, demoBroadcaster, eventsub.Follower{ID: "81001", Login: "sound_sam", Name: "Sound_Sam"}))
+		b.waitPlayed("Sound_Sam followed")
+		b.poll("the follow's default image and chime", alertPlaying(`/assets/alerts/heart.`, `/assets/alerts/chime.`))
+
+		mustDeliver(t, app.URL, notification(t, secret, app.URL, eventsub.ChannelCheer, "1", map[string]any{
+			"is_anonymous": false, "user_id": "81002", "user_login": "big_bits", "user_name": "Big_Bits",
+			"broadcaster_user_id": demoBroadcaster, "broadcaster_user_login": "demo_streamer", "broadcaster_user_name": "Demo Streamer",
+			"message": "Cheer5000 take my bits", "bits": 5000,
+		}))
+		b.waitPlayed("Big_Bits cheered 5000 bits")
+		b.poll("the cheer's uploaded image and its tier's uploaded sound", alertPlaying(`/media/`, `/media/`))
+		if tier := browserRun(b, chromedp.Evaluate[string](`document.querySelector('[data-testid="alert"]').dataset.tier`)); tier != "1" {
+			t.Errorf("the 5,000-bit cheer played tier %q, want 1", tier)
+		}
+		// The uploads are served without a session, with year-long caching.
+		src := browserRun(b, chromedp.Evaluate[string](`document.querySelector('[data-testid="alert-image"]').getAttribute("src")`))
+		resp, err := http.Get(app.URL + src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" || resp.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" {
+			t.Errorf("GET %s without a session: %d %q %q", src, resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"))
+		}
+		b.expectNoExceptions()
+	})
+}
+
+// alertPlaying is true while the alert on screen shows an image from a URL starting with
+// imagePrefix that has loaded, and plays a sound from soundPrefix that has started.
+func alertPlaying(imagePrefix, soundPrefix string) string {
+	return fmt.Sprintf(`(() => {
+		const box = document.querySelector('[data-testid="alert"]');
+		const img = box.querySelector('[data-testid="alert-image"]');
+		const snd = document.querySelector('[data-testid="alert-sound"]');
+		return !box.hidden && !img.hidden && (img.getAttribute("src") || "").startsWith(%q) && img.complete && img.naturalWidth > 0 &&
+			(snd.getAttribute("src") || "").startsWith(%q) && (box.dataset.sound === "playing" || box.dataset.sound === "ended" || (!snd.paused && snd.currentTime > 0));
+	})()`, imagePrefix, soundPrefix)
+}
+
+// TestBrowserOverlayUnavailableIsTransparent: a wrong overlay URL paints nothing over the scene
+// but its corner notice: every pixel of the screenshot outside the notice is fully transparent.
+func TestBrowserOverlayUnavailableIsTransparent(t *testing.T) {
+	chromium := chromiumPath(t)
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		app := startApp(t, db)
+		b := openBrowser(t, chromium)
+		// As OBS composites a browser source: the page's own background, else nothing.
+		transparent := cdp.Command[map[string]any, cdp.Empty]{Method: "Emulation.setDefaultBackgroundColorOverride"}
+		b.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, transparent, map[string]any{"color": map[string]any{"r": 0, "g": 0, "b": 0, "a": 0}})
+			return chromedp.Void{}, err
+		})
+		b.do(chromedp.Navigate(app.URL + "/overlay/not-a-valid-token"))
+		b.poll("the notice", `document.querySelector('[data-testid="overlay-notice"]') !== null`)
+		rect := browserRun(b, chromedp.Evaluate[[]float64](`(() => {
+			const r = document.querySelector('[data-testid="overlay-notice"]').getBoundingClientRect();
+			return [r.left, r.top, r.right, r.bottom, window.devicePixelRatio];
+		})()`))
+		shot := browserRun(b, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+			r, err := cdp.Call(ctx, tg, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+			if err != nil {
+				return nil, err
+			}
+			return r.Data, nil
+		})
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		scale := rect[4]
+		notice := image.Rect(int(rect[0]*scale)-2, int(rect[1]*scale)-2, int(math.Ceil(rect[2]*scale))+2, int(math.Ceil(rect[3]*scale))+2)
+		opaqueOutside, paintedInside := 0, 0
+		bounds := img.Bounds()
+		for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+			for x := bounds.Min.X; x < bounds.Max.X; x++ {
+				_, _, _, a := img.At(x, y).RGBA()
+				switch in := image.Pt(x, y).In(notice); {
+				case !in && a != 0:
+					opaqueOutside++
+				case in && a != 0:
+					paintedInside++
+				}
+			}
+		}
+		if bounds.Dx() < 600 || bounds.Dy() < 400 {
+			t.Fatalf("the screenshot is %v: too small to mean anything", bounds)
+		}
+		if opaqueOutside != 0 {
+			t.Errorf("%d pixels outside the corner notice %v are painted; the page must be transparent", opaqueOutside, notice)
+		}
+		if paintedInside == 0 {
+			t.Errorf("the corner notice %v paints nothing", notice)
+		}
+		if notice.Dx()*notice.Dy()*20 > bounds.Dx()*bounds.Dy() {
+			t.Errorf("the notice %v covers more than 5%% of the %v page", notice, bounds)
+		}
+	})
+}
+
+// writeTestPNG writes a 64×32 image.
+func writeTestPNG(t *testing.T, name string) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 32))
+	for y := range 32 {
+		for x := range 64 {
+			img.Set(x, y, color.RGBA{R: uint8(x * 4), G: 120, B: uint8(y * 8), A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testWAV is seconds of a quiet 440 Hz tone as 8 kHz 16-bit mono WAV.
+func testWAV(seconds int) []byte {
+	const rate = 8000
+	n := rate * seconds
+	var b bytes.Buffer
+	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	b.WriteString("RIFF")
+	le(uint32(36 + 2*n))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(rate), uint32(2 * rate), uint16(2), uint16(16)} {
+		le(v) // PCM, mono, 16-bit
+	}
+	b.WriteString("data")
+	le(uint32(2 * n))
+	for i := range n {
+		le(int16(3000 * math.Sin(2*math.Pi*440*float64(i)/rate)))
+	}
+	return b.Bytes()
+}
