@@ -201,3 +201,108 @@ func testWAV(seconds int) []byte {
 	}
 	return b.Bytes()
 }
+
+// alertScreenshotPath is where UPDATE_SCREENSHOT=1 writes the README's alert screenshot.
+var alertScreenshotPath = filepath.Join("..", "assets", "alert-screenshot.png")
+
+// gameScene is a made-up game frame (sky, hills, a HUD with small text) put behind the overlay,
+// as OBS composites it over a game.
+const gameScene = `(() => {
+	const s = document.createElement("div");
+	s.style.cssText = "position:fixed;inset:0;z-index:-1;overflow:hidden;white-space:nowrap;font:700 28px monospace;color:#fff;" +
+		"background:linear-gradient(#5fb3ff 0%,#bfe6ff 55%,#6cbf5a 55%,#3f8f3a 100%)";
+	const add = (css, text) => { const d = document.createElement("div"); d.style.cssText = "position:absolute;" + css; d.textContent = text || ""; s.append(d); };
+	add("left:-10%;right:40%;top:38%;height:40%;background:#4a7f4a;clip-path:polygon(0 100%,30% 10%,60% 100%)");
+	add("left:35%;right:-10%;top:30%;height:48%;background:#2f6b45;clip-path:polygon(0 100%,45% 0,100% 100%)");
+	add("left:8%;top:8%;width:110px;height:110px;border-radius:50%;background:#fff3a0");
+	for (let i = 0; i < 14; i++) add("left:" + (i * 7.3) + "%;top:" + (20 + (i % 5) * 9) + "%;opacity:.85;text-shadow:0 2px 3px #000", "QUEST LOG: defeat the dragon at the old bridge");
+	add("left:32px;bottom:32px;padding:16px 24px;background:rgba(0,0,0,.55);border-radius:8px", "HP 87/100   MP 40/60   SCORE 012,450");
+	add("right:32px;bottom:32px;width:260px;height:260px;background:rgba(0,0,0,.55);border:4px solid #fff;border-radius:8px");
+	document.body.append(s);
+})(); undefined`
+
+// TestBrowserOverlayAlertScalesOverAScene: a big cheer plays over a game scene with the
+// defaults (the generated gem and fanfare, the biggest treatment), in a box that covers the scene
+// behind it and is half as big in a browser source half as big.
+func TestBrowserOverlayAlertScalesOverAScene(t *testing.T) {
+	chromium := chromiumPath(t)
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		app := startApp(t, db, "OVERLAY_ALERT_DURATION", "60s")
+		secret := app.eventsubSecret(t)
+		b := openBrowser(t, chromium)
+		b.do(chromedp.Navigate(app.URL + "/"))
+		if resp := b.clickAndLoad(`[data-testid="demo-sign-in"]`); resp.Status != http.StatusOK {
+			t.Fatalf("the demo sign-in loaded %s with %d, want 200", resp.URL, resp.Status)
+		}
+		overlayPath := b.rotateOverlay("")
+		b.viewport(1920, 1080)
+		b.do(chromedp.Navigate(app.URL + overlayPath))
+		b.poll("the overlay's stream to open", `document.body.dataset.state === "live"`)
+		b.do(chromedp.Evaluate[chromedp.Void](gameScene))
+
+		mustDeliver(t, app.URL, notification(t, secret, app.URL, eventsub.ChannelCheer, "1", map[string]any{
+			"is_anonymous": false, "user_id": "81003", "user_login": "cosmic_gamer", "user_name": "CosmicGamer",
+			"broadcaster_user_id": demoBroadcaster, "broadcaster_user_login": "demo_streamer", "broadcaster_user_name": "Demo Streamer",
+			"message": "Cheer10000 for the dragon fight, you earned every one of these", "bits": 10000,
+		}))
+		b.poll("the cheer with the default gem and fanfare", alertPlaying(`/assets/alerts/gem.`, `/assets/alerts/fanfare.`))
+		// Wait for the enter animation to finish (headless tabs advance animations on frames asked for).
+		b.do(chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => a.playState !== "running" || a.effect.getTiming().iterations === Infinity)`,
+			chromedp.WithPollingTimeout(hangGuard)))
+		box := b.alertBox()
+		if box.Level != "3" || box.Alpha < 0.95 || box.DetailPx < 28 || box.Width < 800 || box.Right > 1920 || box.Bottom > 1080 {
+			t.Errorf("the 10,000-bit alert at 1920×1080: %+v; want level 3, a nearly opaque box, a detail line of at least 28 px, inside the canvas", box)
+		}
+		// The same alert in a source half as big is half as big.
+		b.viewport(960, 540)
+		half := b.alertBox()
+		if r := half.Width / box.Width; r < 0.45 || r > 0.55 {
+			t.Errorf("at 960×540 the box is %.0f px wide, at 1920×1080 %.0f px: want half", half.Width, box.Width)
+		}
+		if os.Getenv("UPDATE_SCREENSHOT") == "1" && db.Name == "sqlite" {
+			b.viewport(1280, 720) // the README's size
+			shot := browserRun(b, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+				r, err := cdp.Call(ctx, tg, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+				if err != nil {
+					return nil, err
+				}
+				return r.Data, nil
+			})
+			if err := os.WriteFile(alertScreenshotPath, shot, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s (%d bytes)", alertScreenshotPath, len(shot))
+		}
+
+		b.expectNoExceptions()
+	})
+}
+
+// alertShape is the alert box as drawn.
+type alertShape struct {
+	Level                string
+	Width, Right, Bottom float64
+	Alpha                float64 // of the box's background colour
+	DetailPx             float64 // the message line's font size
+}
+
+func (b *browser) alertBox() alertShape {
+	b.t.Helper()
+	return browserRun(b, chromedp.Evaluate[alertShape](`(() => {
+		const box = document.querySelector('[data-testid="alert"]');
+		const r = box.getBoundingClientRect();
+		const bg = getComputedStyle(box).backgroundColor.match(/[\d.]+/g).map(Number);
+		return { Level: box.dataset.level, Width: r.width, Right: r.right, Bottom: r.bottom, Alpha: bg.length > 3 ? bg[3] : 1,
+			DetailPx: parseFloat(getComputedStyle(box.querySelector(".alert-detail")).fontSize) };
+	})()`))
+}
+
+// viewport sizes the tab's page as a browser source of width×height.
+func (b *browser) viewport(width, height int) {
+	b.t.Helper()
+	b.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, cdp.Command[map[string]any, cdp.Empty]{Method: "Emulation.setDeviceMetricsOverride"},
+			map[string]any{"width": width, "height": height, "deviceScaleFactor": 1, "mobile": false})
+		return chromedp.Void{}, err
+	})
+}

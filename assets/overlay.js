@@ -118,7 +118,7 @@
       box.dataset.tier = String(Number(st.tier) || 0);
       box.style.setProperty("--alert-text", colour(st.text_color, "#efeff1"));
       box.style.setProperty("--alert-name", colour(st.name_color, "#bf94ff"));
-      box.style.setProperty("--alert-bg", rgba(colour(st.background, "#18181b"), 0.94));
+      box.style.setProperty("--alert-bg", rgba(colour(st.background, "#18181b"), 0.97));
       box.style.setProperty("--alert-font", String(Math.min(160, Math.max(16, Number(st.font_size) || 44))));
 
       const img = safeURL(st.image);
