@@ -90,6 +90,9 @@
     const image = box.querySelector(".alert-image");
     const sound = document.querySelector(".alert-sound");
     let leaving = 0; // the exit animation's end
+    // The dashboard's preview loops one sample: its sound plays the first time only.
+    const preview = Boolean(document.body.dataset.preview);
+    let previewSounded = false;
 
     // Every state is on the one box and its one image and audio element: nothing grows.
     image.addEventListener("load", () => { box.dataset.image = "loaded"; });
@@ -131,7 +134,8 @@
       const snd = safeURL(st.sound);
       delete box.dataset.sound;
       sound.pause();
-      if (snd !== "") {
+      if (snd !== "" && !(preview && previewSounded)) {
+        previewSounded = preview;
         if (sound.getAttribute("src") !== snd) sound.src = snd;
         sound.volume = Math.min(1, Math.max(0, Number(st.volume) || 0));
         sound.currentTime = 0;
