@@ -274,6 +274,23 @@ func TestBrowserOverlayAlertScalesOverAScene(t *testing.T) {
 			t.Logf("wrote %s (%d bytes)", alertScreenshotPath, len(shot))
 		}
 
+		// Skipped, it leaves with its exit animation.
+		b.do(chromedp.Evaluate[chromedp.Void](`window.__animations = [];
+			document.addEventListener("animationstart", (e) => window.__animations.push(e.animationName)); undefined`))
+		b.overlayControl("skip", "skip")
+		b.poll("the alert to leave with its exit animation", `document.querySelector('[data-testid="alert"]').hidden && window.__animations.includes("alert-out")`)
+
+		// With reduced motion asked for, the next alert only fades in.
+		b.do(func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(ctx, tg, cdp.Command[map[string]any, cdp.Empty]{Method: "Emulation.setEmulatedMedia"},
+				map[string]any{"features": []map[string]string{{"name": "prefers-reduced-motion", "value": "reduce"}}})
+			return chromedp.Void{}, err
+		})
+		mustDeliver(t, app.URL, newFollow(t, secret, app.URL, demoBroadcaster, eventsub.Follower{ID: "81004", Login: "calm_carla", Name: "Calm_Carla"}))
+		b.waitPlayed("Calm_Carla followed")
+		if name := browserRun(b, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('[data-testid="alert"]')).animationName`)); name != "alert-fade" {
+			t.Errorf("with prefers-reduced-motion the alert enters with %q, want alert-fade", name)
+		}
 		b.expectNoExceptions()
 	})
 }
