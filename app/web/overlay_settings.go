@@ -120,7 +120,7 @@ func (s *Server) alertSettingsView(ctx context.Context, broadcaster string) ([]v
 				row.Duration = strconv.Itoa(set.DurationSeconds)
 			}
 		}
-		row.Style = alertStyleView(k.Type, saved[k.Type].Style)
+		row.Style = alertStyleView(k.Type, saved[k.Type].Style, s.alertDefaults())
 		rows = append(rows, row)
 	}
 	return rows, nil

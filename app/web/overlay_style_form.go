@@ -161,11 +161,13 @@ func formFile(c *gin.Context, name string) bool {
 	return err == nil
 }
 
-// alertStyleView is the form's style fields of one type, from its stored style.
-func alertStyleView(typ, style string) views.AlertStyleView {
+// alertStyleView is the form's style fields of one type, from its stored style, with the image
+// and sound that play now (the streamer's or the defaults).
+func alertStyleView(typ, style string, d overlay.Defaults) views.AlertStyleView {
 	st, _ := overlay.ParseStyle(style)
 	st.SortTiers()
-	v := views.AlertStyleView{Image: st.Image, Sound: st.Sound, Layout: st.Layout,
+	now, _ := overlay.Resolve(typ, 0, st, d)
+	v := views.AlertStyleView{Image: st.Image, Sound: st.Sound, Layout: st.Layout, ImageNow: now.Image, SoundNow: now.Sound,
 		TextColor: or(st.TextColor, overlay.DefaultTextColor), NameColor: or(st.NameColor, overlay.DefaultNameColor),
 		Background: or(st.Background, overlay.DefaultBackground), MaxMedia: maxMedia >> 20}
 	if st.Volume > 0 {

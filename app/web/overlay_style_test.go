@@ -154,6 +154,9 @@ func TestOverlayAlertStyle(t *testing.T) {
 			st.Find(`select[name="`+cheer("layout")+`"] option[selected]`).AttrOr("value", "") != "beside" {
 			t.Fatalf("the form does not show the saved style: image %q, tier sound %q", image, sound)
 		}
+		if st.Find(`[data-testid=style-image-now]`).AttrOr("src", "") != image || !strings.HasPrefix(st.Find(`[data-testid=style-sound-now]`).AttrOr("src", ""), "/assets/alerts/chime.") {
+			t.Fatal("the form does not show the image and sound that play now")
+		}
 
 		// Served to anyone with the id (the overlay has no session), cached for a year.
 		for _, c := range []struct{ path, typ string }{{image, "image/png"}, {sound, "audio/wav"}} {
