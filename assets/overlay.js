@@ -2,9 +2,17 @@
 // shown id is kept in localStorage, so a reload of the browser source (which the browser's own
 // reconnect does not cover) resumes after it and replays nothing already shown.
 //
+// The queue lives here. The streamer's rules for heavy traffic (sent with the page and again in
+// a "settings" event whenever they are saved) bound it: at most rules.max alerts wait (the
+// oldest waiting is dropped and counted), an alert shows at most rules.busy_ms while others
+// wait, and waiting alerts the server marked "combine" play as one per type. The page reports
+// its queue to the server (POST data-state-url) on each change, at most once a second, and every
+// 10 s besides, so that the dashboard shows it.
+//
 // What the page does is announced as DOM events on document ("tev:played" with the alert,
-// "tev:control" with the command): free when nobody listens, which is every OBS source. The
-// browser tests listen. Nothing here keeps a growing record of a long stream.
+// "tev:control" with the command, "tev:settings" with new settings): free when nobody listens,
+// which is every OBS source. The browser tests listen. Nothing here keeps a growing record of a
+// long stream.
 (() => {
   "use strict";
   const body = document.body;
@@ -16,15 +24,22 @@
   let busy = false;
   let paused = false;
   let timer = 0; // the current alert's end
+  let startedAt = 0; // when the current alert began
+  let endsAt = 0; // when it ends
+  let dropped = 0; // by rules.max, since the page loaded
+  let rules = parseJSON(body.dataset.queueRules) || {};
+  let source = null; // the stream; none in the preview
+  let sentAt = 0; // when the queue was last reported
+  let pending = 0; // a report waiting for its second
 
   const announce = (name, detail) => document.dispatchEvent(new CustomEvent(name, { detail }));
 
-  // The streamer's CSS, as a <style> element's text: never parsed as HTML.
-  if (body.dataset.customCss) {
-    const style = document.createElement("style");
-    style.textContent = body.dataset.customCss;
-    document.head.append(style);
-  }
+  // The streamer's CSS, as a <style> element's text: never parsed as HTML. Saving new CSS
+  // replaces the text.
+  const style = document.createElement("style");
+  style.textContent = body.dataset.customCss || "";
+  document.head.append(style);
+
   // The dashboard's preview: one sample alert, over and over, and no stream.
   if (body.dataset.preview) {
     const sample = JSON.parse(body.dataset.preview);
@@ -34,16 +49,22 @@
     return;
   }
 
-  const last = localStorage.getItem(key) || "";
-  const url = body.dataset.streamUrl + (/^\d+$/.test(last) ? "?after=" + last : "");
-  const source = new EventSource(url);
-  source.onopen = () => { body.dataset.state = "live"; };
+  let last = Number(localStorage.getItem(key)) || 0;
+  const url = body.dataset.streamUrl + (last > 0 ? "?after=" + last : "");
+  source = new EventSource(url);
+  source.onopen = () => { body.dataset.state = "live"; report(); };
   source.onerror = () => {
     // CLOSED: the server refused (a rotated URL answers 404); the browser will not retry.
     body.dataset.state = source.readyState === EventSource.CLOSED ? "closed" : "reconnecting";
   };
+  // This page's name in the reports: the dashboard tells two open overlays apart.
+  const pageID = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  setInterval(report, 10000);
   source.addEventListener("alert", (e) => {
-    queue.push(JSON.parse(e.data));
+    const a = JSON.parse(e.data);
+    if (!combined(a)) queue.push(a);
+    trim();
+    shorten();
     queued();
     next();
   });
@@ -60,8 +81,63 @@
     queued();
     announce("tev:control", e.data);
   });
+  // Saved settings that the page applies itself: the custom CSS and the queue rules.
+  source.addEventListener("settings", (e) => {
+    const s = JSON.parse(e.data);
+    style.textContent = s.css;
+    rules = s.queue || {};
+    trim();
+    shorten();
+    queued();
+    announce("tev:settings", s);
+  });
 
-  function queued() { body.dataset.queued = String(queue.length); }
+  function parseJSON(text) {
+    try { return JSON.parse(text); } catch { return null; }
+  }
+
+  // combined folds alert a into a waiting alert of its type, when the rules combine them.
+  function combined(a) {
+    const text = rules.combine && a.combine && rules.combine[a.type];
+    const into = text && queue.find((w) => w.type === a.type && w.combine);
+    if (!into) return false;
+    into.count = (into.count || 1) + 1;
+    into.amount = (into.amount || 0) + (a.amount || 0);
+    into.id = Math.max(into.id, a.id); // played, it stands for both: neither replays
+    into.user = "";
+    into.detail = "";
+    into.text = text.replace("{n}", String(into.count)).replace("{amount}", String(into.amount));
+    delete into.line;
+    return true;
+  }
+
+  // trim drops the oldest waiting alerts past rules.max.
+  function trim() {
+    while (rules.max > 0 && queue.length > rules.max) {
+      queue.shift();
+      dropped++;
+    }
+  }
+
+  // lengthOf is how long a plays, with others waiting behind it or not.
+  function lengthOf(a, othersWait) {
+    const d = a.duration_ms || showMs;
+    return othersWait && rules.busy_ms > 0 ? Math.min(d, rules.busy_ms) : d;
+  }
+
+  // shorten ends the alert on screen early when others wait and the rules say so.
+  function shorten() {
+    if (!busy || queue.length === 0 || !(rules.busy_ms > 0) || endsAt <= startedAt + rules.busy_ms) return;
+    clearTimeout(timer);
+    endsAt = startedAt + rules.busy_ms;
+    timer = setTimeout(done, Math.max(0, endsAt - Date.now()));
+  }
+
+  function queued() {
+    body.dataset.queued = String(queue.length);
+    body.dataset.dropped = String(dropped);
+    report();
+  }
 
   // next plays the first waiting alert, unless one is on screen or the queue is paused.
   function next() {
@@ -70,15 +146,43 @@
     const a = queue.shift();
     queued();
     show(a);
-    if (a.id > 0) localStorage.setItem(key, String(a.id));
+    if (a.id > last) {
+      last = a.id;
+      localStorage.setItem(key, String(last));
+    }
     announce("tev:played", { id: a.id, type: a.type, text: box.querySelector(".alert-line").textContent.replace(/\s+/g, " ").trim() });
-    timer = setTimeout(done, a.duration_ms || showMs);
+    startedAt = Date.now();
+    const d = lengthOf(a, queue.length > 0);
+    endsAt = startedAt + d;
+    timer = setTimeout(done, d);
   }
 
   function done() {
     hide();
     busy = false;
     setTimeout(next, 300);
+  }
+
+  // report sends the queue's state at once after a quiet second, else once the second is over.
+  function report() {
+    if (!source || pending || source.readyState === EventSource.CLOSED) return;
+    const wait = sentAt + 1000 - Date.now();
+    if (wait > 0) {
+      pending = setTimeout(() => { pending = 0; send(); }, wait);
+      return;
+    }
+    send();
+  }
+
+  // send posts the queue's state; behind_ms is how long the waiting alerts will take to play.
+  function send() {
+    sentAt = Date.now();
+    const behind = queue.reduce((sum, a, i) => sum + lengthOf(a, i < queue.length - 1), 0);
+    const state = { page: pageID, paused, waiting: queue.length, behind_ms: behind, dropped };
+    fetch(body.dataset.stateUrl, {
+      method: "POST", body: JSON.stringify(state), keepalive: true,
+      headers: { "Content-Type": "application/json" },
+    }).catch(() => {}); // the next change or heartbeat tries again
   }
 
   // ---- rendering: show() and hide() ---------------------------------------------------------

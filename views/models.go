@@ -230,6 +230,8 @@ type OverlayView struct {
 	AlertMillis int    // how long each alert shows
 	CustomCSS   string // the streamer's CSS: overlay.js sets it as a <style> element's text
 	Preview     string // a sample alert's JSON: the page plays it over and over, with no stream
+	StateURL    string // where the page reports its alert queue
+	QueueRules  string // the queue rules' JSON (overlay.PageRules)
 }
 
 // AlertSettingView is one alert type's row of the overlay settings form.
@@ -254,29 +256,46 @@ type OverlayPanelView struct {
 	SafeMode   bool   // follow alerts off
 	SafeURL    string
 	TestTypes  []EventTypeOption // the types that play as alerts
-	ControlURL string            // pauses, resumes, skips or clears the open overlays' queue
 	AlertsURL  string            // saves the alert settings
 	PreviewURL string            // renders the unsaved settings in the preview frame
 	Alerts     []AlertSettingView
 	CustomCSS  string
 	MaxCSS     int
+	QueueRules QueueRulesView
 }
 
-// OverlayStatus says whether an overlay is connected right now; the dashboard refreshes it.
+// OverlayStatus says whether an overlay is connected right now and how its alert queue stands,
+// with the queue's buttons; the dashboard refreshes it.
 type OverlayStatus struct {
-	Connected int // open overlay streams
-	URL       string
+	Connected  int // open overlay streams, on every instance
+	Queue      OverlayQueue
+	URL        string // refreshes the status
+	ControlURL string // pauses, resumes, skips or clears the open overlays' queue
+	CSRF       string
+}
+
+// OverlayQueue is what the open overlay pages report about their queue (the one furthest behind).
+type OverlayQueue struct {
+	Reporting     int  // pages that reported lately; 0: the state is unknown
+	Paused        bool // any page is paused
+	Waiting       int  // alerts waiting, the one on screen not counted
+	BehindSeconds int  // the waiting alerts' durations, summed
+	Dropped       int  // alerts dropped by the longest-queue rule
+}
+
+// QueueRulesView is the settings form's queue rules ("" : off).
+type QueueRulesView struct {
+	Max         string
+	BusySeconds string
+	Combine     bool
+	MaxLimit    int // the largest Max
+	MaxBusy     int // the largest BusySeconds
 }
 
 // OverlayCreated shows a new overlay URL when the browser posted without htmx.
 type OverlayCreated struct {
 	Page
 	Panel OverlayPanelView
-}
-
-// overlayControls are the alert queue's buttons: the action each posts, and its label.
-var overlayControls = []struct{ Action, Label string }{
-	{"pause", "Pause"}, {"resume", "Resume"}, {"skip", "Skip current"}, {"clear", "Clear queue"},
 }
 
 // OverlayUnavailableView is the transparent page of an overlay URL that cannot play alerts.

@@ -21,6 +21,8 @@ type Alert struct {
 	DurationMs int `json:"duration_ms,omitempty"`
 	// Style is how it looks and sounds: image, sound, layout, colours, size, tier (style.go).
 	Style *Look `json:"style,omitempty"`
+	// Combine: while it waits, the page may play it together with others of its type (a queue rule).
+	Combine bool `json:"combine,omitempty"`
 }
 
 // Segment is a piece of a template's line: plain text, or a user's name the page highlights.

@@ -46,7 +46,8 @@ func (p Policy) Alert(ev store.Event) Alert {
 		msg = StripCheermotes(msg)
 	}
 	msg = Clamp(msg, MaxMessage)
-	al := Alert{ID: ev.ID, Type: ev.Type, User: w.User, Text: w.Action, Detail: Clamp(w.Detail, MaxMessage), Amount: k.Amount(pl)}
+	al := Alert{ID: ev.ID, Type: ev.Type, User: w.User, Text: w.Action, Detail: Clamp(w.Detail, MaxMessage), Amount: k.Amount(pl),
+		Combine: Combinable(ev.Type, msg)}
 	if k.HasMessage() {
 		al.Detail = msg
 	}

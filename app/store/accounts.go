@@ -119,7 +119,7 @@ func (s *Store) SetHistoryProgress(ctx context.Context, broadcasterID, cursor st
 // rows, event type choices, the overlay and the account itself, in one transaction.
 func (s *Store) DeleteAccount(ctx context.Context, broadcasterID string) error {
 	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		for _, model := range []any{(*Event)(nil), (*Session)(nil), (*Subscription)(nil), (*EventTypeChoice)(nil), (*AlertSetting)(nil), (*Media)(nil), (*Overlay)(nil), (*Account)(nil)} {
+		for _, model := range []any{(*Event)(nil), (*Session)(nil), (*Subscription)(nil), (*EventTypeChoice)(nil), (*AlertSetting)(nil), (*Media)(nil), (*QueueState)(nil), (*Overlay)(nil), (*Account)(nil)} {
 			if _, err := tx.NewDelete().Model(model).Where("broadcaster_id = ?", broadcasterID).Exec(ctx); err != nil {
 				return err
 			}

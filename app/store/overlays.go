@@ -17,6 +17,7 @@ type Overlay struct {
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 	SafeMode      bool      `bun:"safe_mode,notnull"` // follow alerts off
 	CustomCSS     string    `bun:"custom_css,notnull"`
+	QueueRules
 }
 
 // AlertSetting is how one event type plays on a streamer's overlay.

@@ -72,3 +72,52 @@ func TestAlertSettings(t *testing.T) {
 		}
 	})
 }
+
+func TestQueueRulesAndState(t *testing.T) {
+	storetest.EachStore(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if err := s.SaveOverlay(ctx, &store.Overlay{BroadcasterID: "100", TokenHash: "h", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if ov, err := s.OverlayOf(ctx, "100"); err != nil || ov.QueueRules != (store.QueueRules{}) {
+			t.Fatalf("a new overlay's rules: %+v, %v; want every rule off", ov, err)
+		}
+		rules := store.QueueRules{Max: 10, BusySeconds: 3, Combine: true}
+		if err := s.SaveQueueRules(ctx, "100", rules); err != nil {
+			t.Fatal(err)
+		}
+		// Rotating the URL keeps the rules.
+		if err := s.SaveOverlay(ctx, &store.Overlay{BroadcasterID: "100", TokenHash: "h2", CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if ov, err := s.OverlayByTokenHash(ctx, "h2"); err != nil || ov.QueueRules != rules {
+			t.Fatalf("rules after rotation: %+v, %v; want %+v", ov, err, rules)
+		}
+
+		now := time.Now()
+		report := func(page string, behind int64, at time.Time) {
+			t.Helper()
+			st := store.QueueState{BroadcasterID: "100", PageID: page, Waiting: int(behind / 1000), BehindMs: behind, UpdatedAt: at}
+			if err := s.SetQueueState(ctx, st, now.Add(-time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		report("old", 1000, now.Add(-2*time.Minute)) // written late, then swept by the next report
+		report("a", 5000, now.Add(-20*time.Second))
+		report("b", 9000, now)
+		report("a", 7000, now) // the same page again: one row, updated
+		got, err := s.QueueStates(ctx, "100", now.Add(-30*time.Second))
+		if err != nil || len(got) != 2 || got[0].PageID != "b" || got[1].PageID != "a" || got[1].BehindMs != 7000 || !got[1].UpdatedAt.Equal(now.UTC().Truncate(time.Microsecond)) {
+			t.Fatalf("queue states %+v, %v; want b (9 s), then a (7 s)", got, err)
+		}
+		if got, err := s.QueueStates(ctx, "100", now.Add(-3*time.Minute)); err != nil || len(got) != 2 {
+			t.Fatalf("queue states since long ago %+v, %v; want the stale row deleted", got, err)
+		}
+		if err := s.DeleteAccount(ctx, "100"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.QueueStates(ctx, "100", now.Add(-time.Hour)); err != nil || len(got) != 0 {
+			t.Fatalf("queue states after account deletion: %+v, %v", got, err)
+		}
+	})
+}

@@ -37,6 +37,7 @@ func (s *Server) overlayPage(c *gin.Context) error {
 		CSS: s.assets.URL("overlay.css"), Script: s.assets.URL("overlay.js"),
 		StreamURL: c.Request.URL.Path + "/stream", StorageKey: "tev-overlay-" + ov.TokenHash[:16],
 		AlertMillis: int(s.cfg.OverlayAlert.Milliseconds()), CustomCSS: ov.CustomCSS,
+		StateURL: c.Request.URL.Path + "/state", QueueRules: queueRulesJSON(ov.QueueRules),
 	}))
 }
 
@@ -84,34 +85,15 @@ func (s *Server) overlayPanel(ctx context.Context, broadcaster, csrf string) (vi
 		}
 	}
 	v := views.OverlayPanelView{Exists: err == nil, RotateURL: "/dashboard/overlay/rotate", CSRF: csrf,
-		Status: s.overlayStatus(ctx, broadcaster), TestURL: "/dashboard/overlay/test-alert", TestTypes: types,
-		SafeMode: ov != nil && ov.SafeMode, SafeURL: "/dashboard/overlay/safe-mode", ControlURL: "/dashboard/overlay/control",
+		Status: s.overlayStatus(ctx, broadcaster, csrf), TestURL: "/dashboard/overlay/test-alert", TestTypes: types,
+		SafeMode: ov != nil && ov.SafeMode, SafeURL: "/dashboard/overlay/safe-mode",
 		AlertsURL: "/dashboard/overlay/alerts", PreviewURL: "/dashboard/overlay/preview", MaxCSS: maxCSS}
 	if ov == nil {
 		return v, nil
 	}
-	v.CustomCSS = ov.CustomCSS
+	v.CustomCSS, v.QueueRules = ov.CustomCSS, queueRulesView(ov.QueueRules)
 	v.Alerts, err = s.alertSettingsView(ctx, broadcaster)
 	return v, err
-}
-
-// overlayStatus counts the broadcaster's open overlays on every instance.
-func (s *Server) overlayStatus(ctx context.Context, broadcaster string) views.OverlayStatus {
-	n := s.hub.Count(broadcaster, overlayKind)
-	if s.presence != nil {
-		if all, err := s.presence.Count(ctx, broadcaster, overlayKind); err == nil {
-			n = all
-		} else {
-			s.log.Warn("count overlays on every instance", "broadcaster_id", broadcaster, "err", err)
-		}
-	}
-	return views.OverlayStatus{Connected: n, URL: "/dashboard/overlay/status"}
-}
-
-// dashboardOverlayStatus is the panel's self-refreshing "connected" line.
-func (s *Server) dashboardOverlayStatus(c *gin.Context) error {
-	c.Header("Cache-Control", "no-store")
-	return s.renderPage(c, http.StatusOK, views.OverlayStatusLine(s.overlayStatus(c.Request.Context(), sessionOf(c).BroadcasterID)))
 }
 
 // dashboardOverlayTestAlert plays a sample alert of the posted type on the streamer's open
@@ -163,6 +145,7 @@ func (s *Server) dashboardOverlayControl(c *gin.Context) error {
 		return unavailable("The command could not reach every instance; try again.", err)
 	}
 	if c.GetHeader("HX-Request") == "true" {
+		c.Header("HX-Trigger", "tev-queue") // the queue's status refreshes once the overlays have reported
 		c.Status(http.StatusNoContent)
 		return nil
 	}

@@ -29,11 +29,18 @@ func (s *Server) dashboardOverlayAlerts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	rules, err := queueRulesForm(c)
+	if err != nil {
+		return err
+	}
 	if err := s.alertStyles(c, settings, true); err != nil {
 		return err
 	}
 	if err := s.store.SaveAlertSettings(c.Request.Context(), b, settings, css); err != nil {
 		return unavailable("The alert settings could not be saved: the database is not answering.", err)
+	}
+	if err := s.store.SaveQueueRules(c.Request.Context(), b, rules); err != nil {
+		return unavailable("The queue rules could not be saved: the database is not answering.", err)
 	}
 	s.dropUnusedMedia(c, b, settings)
 	s.tellOverlaysLogged(c, b, overlay.Signal{Kind: overlay.SettingsChanged})

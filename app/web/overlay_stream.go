@@ -38,7 +38,7 @@ func (s *Server) overlayStream(c *gin.Context) error {
 		return err
 	}
 	defer o.m.Leave()
-	ov, sink, e, w := o.ov, o.sink, o.e, c.Writer
+	sink, e, w := o.sink, o.e, c.Writer
 
 	beat := time.NewTicker(s.heartbeat)
 	defer beat.Stop()
@@ -53,7 +53,7 @@ func (s *Server) overlayStream(c *gin.Context) error {
 			return nil
 		case <-beat.C:
 			// Another instance may have rotated the URL or changed a setting: its hub cannot tell this one.
-			if !s.overlayReload(c, ov.TokenHash, e) {
+			if !s.overlayReload(c, o, w) {
 				return nil
 			}
 			fmt.Fprint(w, ": keep-alive\n\n")
@@ -64,7 +64,7 @@ func (s *Server) overlayStream(c *gin.Context) error {
 			if !ok {
 				return nil // dropped as too slow, or the server is closing: the browser reconnects and catches up
 			}
-			if !s.overlayItem(c, ov.TokenHash, e, w, item) {
+			if !s.overlayItem(c, o, w, item) {
 				return nil
 			}
 		}
@@ -78,6 +78,7 @@ type overlayConn struct {
 	sink *overlaySink
 	m    *hub.Member
 	e    *overlay.Engine
+	push settingsPush // the settings the page was sent last
 }
 
 // overlayConnect starts an overlay's stream: the ready frame, then what it missed. Nil without
@@ -99,7 +100,7 @@ func (s *Server) overlayConnect(c *gin.Context) (*overlayConn, error) {
 		m.Leave()
 		return nil, err
 	}
-	return &overlayConn{ov: ov, sink: sink, m: m, e: e}, nil
+	return &overlayConn{ov: ov, sink: sink, m: m, e: e, push: settingsPush{sent: pageSettingsOf(ov)}}, nil
 }
 
 // overlayStartStream sends the start of the stream and the alerts missed.
@@ -116,6 +117,8 @@ func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay
 	w := startSSE(c)
 	// The start as an id, so that the browser's reconnect resumes here even before any alert.
 	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
+	// The page may be older than the settings (it reconnects after they changed).
+	writeSSE(w, "settings", 0, pageSettingsOf(ov))
 
 	e := overlay.NewEngine(overlay.Options{Cursor: after, MaxAge: s.cfg.OverlayMaxAge, Flood: s.flood, Now: s.now,
 		Policy: overlay.Policy{SafeMode: ov.SafeMode, Settings: settings, Looks: s.alertDefaults()},
@@ -152,14 +155,15 @@ func writeAlert(w io.Writer, al overlay.Alert) {
 }
 
 // overlayItem applies one event or signal to an overlay stream; false ends the stream.
-func (s *Server) overlayItem(c *gin.Context, hash string, e *overlay.Engine, w io.Writer, item any) bool {
+func (s *Server) overlayItem(c *gin.Context, o *overlayConn, w io.Writer, item any) bool {
+	e := o.e
 	switch v := item.(type) {
 	case *store.Event:
 		e.Add(*v) // in id order; what the catch-up sent is dropped
 	case overlay.Signal:
 		switch {
 		case v.Kind == overlay.Rotated, v.Kind == overlay.SettingsChanged, v.Kind == overlay.Missed:
-			return s.overlayReload(c, hash, e)
+			return s.overlayReload(c, o, w)
 		case v.Kind == overlay.TestAlert:
 			if v.Test != nil {
 				e.Test(*v.Test)
@@ -189,10 +193,11 @@ func (s *Server) overlayStart(c *gin.Context, broadcaster string) (after int64, 
 }
 
 // overlayReload reports whether the stream's token is still the overlay's (not rotated away),
-// and applies the overlay's current settings. A database error keeps the stream as it is: it is
-// not proof of rotation.
-func (s *Server) overlayReload(c *gin.Context, hash string, e *overlay.Engine) bool {
-	ov, err := s.store.OverlayByTokenHash(c.Request.Context(), hash)
+// and applies the overlay's current settings, sending the page those it applies itself. A
+// database error keeps the stream as it is: it is not proof of rotation.
+func (s *Server) overlayReload(c *gin.Context, o *overlayConn, w io.Writer) bool {
+	e := o.e
+	ov, err := s.store.OverlayByTokenHash(c.Request.Context(), o.ov.TokenHash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false
@@ -200,6 +205,7 @@ func (s *Server) overlayReload(c *gin.Context, hash string, e *overlay.Engine) b
 		s.log.Warn("overlay reload", "err", err)
 		return true
 	}
+	o.push.push(w, ov)
 	p := e.Policy()
 	p.SafeMode = ov.SafeMode
 	if settings, err := s.store.AlertSettings(c.Request.Context(), ov.BroadcasterID); err == nil {

@@ -408,7 +408,8 @@ func TestOverlayQueueControls(t *testing.T) {
 		b.page("/dashboard").Find(`[data-testid=overlay-control]`).Each(func(_ int, sel *goquery.Selection) {
 			actions = append(actions, sel.AttrOr("data-action", ""))
 		})
-		if want := []string{"pause", "resume", "skip", "clear"}; !slices.Equal(actions, want) {
+		// One button pauses or resumes, as the overlays' reported state says (none reported: Pause).
+		if want := []string{"pause", "skip", "clear"}; !slices.Equal(actions, want) {
 			t.Fatalf("queue buttons %q, want %q", actions, want)
 		}
 

@@ -19,6 +19,7 @@ func (s *Server) routes() {
 	// OBS overlays: the secret token in the URL is the credential (a browser source has no session).
 	r.GET("/overlay/:token", s.handle(s.overlayPage))
 	r.GET("/overlay/:token/stream", s.handle(s.overlayStream))
+	r.POST("/overlay/:token/state", s.handle(s.overlayState)) // the page's alert queue, for the dashboard
 	r.GET("/media/:id", s.handle(s.overlayMedia)) // alert images and sounds by random id
 
 	// People: every route below knows the session, and every POST carries a CSRF token.

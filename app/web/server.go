@@ -43,23 +43,24 @@ type Options struct {
 
 // Server serves the dashboard, the stream, the webhook and Pusher's channel authorization.
 type Server struct {
-	cfg       config.Config
-	store     *store.Store
-	hub       *hub.Hub
-	bell      *doorbell.Bell
-	presence  Counter
-	ingest    *ingest.Batcher
-	accounts  *accounts.Service
-	pusher    *pusher.Client
-	metrics   *metrics.Metrics
-	assets    *assets.Catalog
-	log       *slog.Logger
-	heartbeat time.Duration
-	now       func() time.Time
-	flood     overlay.FloodRule
-	admission *admission
-	sessions  *sessionCache
-	router    *gin.Engine
+	cfg        config.Config
+	store      *store.Store
+	hub        *hub.Hub
+	bell       *doorbell.Bell
+	presence   Counter
+	ingest     *ingest.Batcher
+	accounts   *accounts.Service
+	pusher     *pusher.Client
+	metrics    *metrics.Metrics
+	assets     *assets.Catalog
+	log        *slog.Logger
+	heartbeat  time.Duration
+	now        func() time.Time
+	flood      overlay.FloodRule
+	admission  *admission
+	sessions   *sessionCache
+	stateLimit *stateLimiter // overlay pages' queue reports, per overlay
+	router     *gin.Engine
 
 	closing   chan struct{} // closed by Close: open SSE streams end
 	closeOnce sync.Once
@@ -73,7 +74,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, store: o.Store, hub: o.Hub, bell: o.Bell, presence: o.Presence, ingest: o.Ingest, accounts: o.Accounts, pusher: o.Pusher, metrics: o.Metrics, assets: cat, log: o.Logger,
-		heartbeat: o.Heartbeat, now: o.Now, flood: overlay.DefaultFlood, admission: newAdmission(o.Config), sessions: newSessionCache(),
+		heartbeat: o.Heartbeat, now: o.Now, flood: overlay.DefaultFlood, admission: newAdmission(o.Config), sessions: newSessionCache(), stateLimit: newStateLimiter(),
 		closing: make(chan struct{}),
 	}
 	if o.Config.FloodFollows > 0 {
