@@ -257,10 +257,12 @@ func openBrowser(t *testing.T, execPath string) *browser {
 	return b
 }
 
-// overlayRecorder keeps, per page load, the overlay's played alerts and obeyed commands.
-const overlayRecorder = `window.__tev = { played: [], controls: [] };
+// overlayRecorder keeps, per page load, the overlay's played alerts and obeyed commands, and
+// the settings it was sent last.
+const overlayRecorder = `window.__tev = { played: [], controls: [], settings: null };
 document.addEventListener("tev:played", (e) => window.__tev.played.push(e.detail.text));
-document.addEventListener("tev:control", (e) => window.__tev.controls.push(e.detail));`
+document.addEventListener("tev:control", (e) => window.__tev.controls.push(e.detail));
+document.addEventListener("tev:settings", (e) => { window.__tev.settings = e.detail; });`
 
 // record keeps the page's uncaught exceptions and console messages (it runs on the browser's
 // reading goroutine, so it only appends).

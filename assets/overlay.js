@@ -29,6 +29,7 @@
   let dropped = 0; // by rules.max, since the page loaded
   let rules = parseJSON(body.dataset.queueRules) || {};
   let source = null; // the stream; none in the preview
+  let last = 0; // the newest alert id shown (kept in localStorage)
   let sentAt = 0; // when the queue was last reported
   let pending = 0; // a report waiting for its second
 
@@ -49,7 +50,7 @@
     return;
   }
 
-  let last = Number(localStorage.getItem(key)) || 0;
+  last = Number(localStorage.getItem(key)) || 0;
   const url = body.dataset.streamUrl + (last > 0 ? "?after=" + last : "");
   source = new EventSource(url);
   source.onopen = () => { body.dataset.state = "live"; report(); };
