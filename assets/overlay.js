@@ -115,8 +115,7 @@
   // trim drops the oldest waiting alerts past rules.max.
   function trim() {
     while (rules.max > 0 && queue.length > rules.max) {
-      queue.shift();
-      dropped++;
+      dropped += queue.shift().count || 1;
     }
   }
 

@@ -54,7 +54,7 @@ func (s *Server) overlayState(c *gin.Context) error {
 		return err
 	}
 	if !s.stateLimit.allow(ov.TokenHash, time.Now()) {
-		return &httpError{http.StatusTooManyRequests, "Too many queue reports for this overlay: at most about two a second.", nil}
+		return &httpError{http.StatusTooManyRequests, "Too many queue reports for this overlay: at most about four a second.", nil}
 	}
 	var r stateReport
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxStateBody))
@@ -136,9 +136,11 @@ type bucket struct {
 	at     time.Time
 }
 
+// A page reports at most once a second plus a heartbeat: this leaves room for a few pages of one
+// overlay (OBS and a browser tab, say).
 const (
-	stateBurst = 5
-	stateRate  = 2
+	stateBurst = 10
+	stateRate  = 4
 )
 
 func newStateLimiter() *stateLimiter { return &stateLimiter{buckets: map[string]*bucket{}} }
