@@ -51,14 +51,11 @@ func TestBrowserOverlayQueue(t *testing.T) {
 
 		// Saved custom CSS restyles the open overlay's alert box at once.
 		dash.do(chromedp.Navigate(app.URL + "/dashboard"))
-		dash.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="overlay-css"]').value =
-			'[data-testid="alert"] { letter-spacing: 7px; }'; undefined`))
-		dash.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-alerts-save"]`)))
+		dash.saveAlertSettings(`form.querySelector('[data-testid="overlay-css"]').value = '[data-testid="alert"] { letter-spacing: 7px; }';`)
 		o.poll("the saved CSS to restyle the open overlay", `getComputedStyle(document.querySelector('[data-testid="alert"]')).letterSpacing === "7px"`)
 		o.expectNoReload()
 
 		// Paused, two follows wait: the dashboard says so, and offers Resume instead of Pause.
-		dash.do(chromedp.Navigate(app.URL + "/dashboard"))
 		dash.queueButton("pause")
 		o.poll("the overlay to pause", `window.__tev.controls.join(" ") === "pause"`)
 		follow("Waiting_Wanda")
@@ -72,13 +69,10 @@ func TestBrowserOverlayQueue(t *testing.T) {
 		o.waitPlayed("Waiting_Walt followed")
 
 		// Rules for heavy traffic: at most 3 wait, 1 s each while others wait, combined follows.
-		dash.do(chromedp.Navigate(app.URL + "/dashboard"))
-		dash.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="queue-max"]').value = "3";
-			document.querySelector('[data-testid="queue-busy"]').value = "1";
-			document.querySelector('[data-testid="queue-combine"]').checked = true; undefined`))
-		dash.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-alerts-save"]`)))
+		dash.saveAlertSettings(`form.querySelector('[data-testid="queue-max"]').value = "3";
+			form.querySelector('[data-testid="queue-busy"]').value = "1";
+			form.querySelector('[data-testid="queue-combine"]').checked = true;`)
 		o.poll("the rules to reach the overlay", `window.__tev.settings?.queue.max === 3`)
-		dash.do(chromedp.Navigate(app.URL + "/dashboard"))
 		dash.queueButton("pause")
 		o.poll("the overlay to pause again", `window.__tev.controls.join(" ") === "pause resume pause"`)
 		cheer("Cheer_One")
@@ -99,6 +93,17 @@ func TestBrowserOverlayQueue(t *testing.T) {
 		o.expectNoExceptions()
 		dash.expectNoExceptions()
 	})
+}
+
+// saveAlertSettings edits the dashboard's alert settings form with the script edit (form is the
+// form) and posts it, as its Save button does, from this tab; the page stays as it is.
+func (b *browser) saveAlertSettings(edit string) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`(() => {
+		const form = document.querySelector('[data-testid="overlay-alerts"]');
+		` + edit + `
+		fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) });
+	})()`))
 }
 
 // queueShows is true when the dashboard's queue status shows the state.
