@@ -32,6 +32,7 @@ func TestBrowserOverlayQueue(t *testing.T) {
 		}
 		overlayPath := dash.rotateOverlay("")
 		o := dash.newTab()
+		o.recordOverlay()
 		o.do(chromedp.Navigate(app.URL + overlayPath))
 		o.poll("the overlay's stream to open", `document.body.dataset.state === "live"`)
 		o.do(chromedp.Evaluate[chromedp.Void](`window.__noReload = 1`))
@@ -124,18 +125,12 @@ func (b *browser) queueButton(action string) {
 	b.do(chromedp.Click(chromedp.CSS(sel)))
 }
 
-// newTab opens another tab in b's browser, recording what an overlay announces like b's.
-func (b *browser) newTab() *browser {
+// recordOverlay makes every page of this tab record what an overlay announces, as openBrowser's
+// tab does.
+func (b *browser) recordOverlay() {
 	b.t.Helper()
-	ctx, cancel := chromedp.NewContext(b.ctx)
-	b.t.Cleanup(cancel)
-	tab := &browser{t: b.t, ctx: ctx}
-	if err := chromedp.Listen(ctx, tab.record); err != nil {
-		b.t.Fatalf("open a tab: %v", err)
-	}
-	tab.do(func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+	b.do(func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
 		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: overlayRecorder})
 		return chromedp.Void{}, err
 	})
-	return tab
 }

@@ -11,10 +11,10 @@ import templruntime "github.com/a-h/templ/runtime"
 
 import "strconv"
 
-// OverlayQueueStatus is the overlay's state on the dashboard and its queue buttons: whether an
-// overlay is connected, playing or paused, how many alerts wait and how far behind it is. It
-// refreshes itself every 2 s and soon after a queue button; the server answers 204 (nothing is
-// swapped) while nothing changed, so a button keeps its focus.
+// OverlayQueueStatus is the overlay's state on the dashboard, above the feed, and its queue
+// buttons: whether an overlay is connected, playing or paused, how many alerts wait and how far
+// behind it is. It refreshes itself every 2 s and soon after a queue button; the server answers
+// 204 (nothing is swapped) while nothing changed, so a button keeps its focus.
 func OverlayQueueStatus(v OverlayStatus) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -32,7 +32,7 @@ func OverlayQueueStatus(v OverlayStatus) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"overlay-queue\" id=\"overlay-queue\" data-testid=\"overlay-queue\" data-reporting=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<div class=\"panel overlay-queue\" id=\"overlay-queue\" data-testid=\"overlay-queue\" data-reporting=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
