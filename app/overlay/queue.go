@@ -1,7 +1,6 @@
 package overlay
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -54,29 +53,31 @@ func ForPage(r store.QueueRules) PageRules {
 	return p
 }
 
-// ParseRules reads the settings form's fields ("" or "0": the rule is off). The error is a
-// sentence for the streamer.
-func ParseRules(max, busySeconds string, combine bool) (store.QueueRules, error) {
-	r := store.QueueRules{Combine: combine}
-	var err error
-	if r.Max, err = bounded(max, MaxQueueLimit); err != nil {
-		return store.QueueRules{}, fmt.Errorf("The longest queue must be a whole number from 1 to %d (empty: no limit).", MaxQueueLimit)
+// ParseMax reads the longest queue ("" or "0": no limit). The error is a sentence for the streamer.
+func ParseMax(v string) (int, error) {
+	n, ok := bounded(v, MaxQueueLimit)
+	if !ok {
+		return 0, fmt.Errorf("The longest queue must be a whole number from 1 to %d (empty: no limit).", MaxQueueLimit)
 	}
-	if r.BusySeconds, err = bounded(busySeconds, MaxBusySeconds); err != nil {
-		return store.QueueRules{}, fmt.Errorf("The shortened duration must be 1 to %d seconds (empty: off).", MaxBusySeconds)
+	return n, nil
+}
+
+// ParseBusy reads the shortened duration in seconds ("" or "0": off). The error is a sentence
+// for the streamer.
+func ParseBusy(v string) (int, error) {
+	n, ok := bounded(v, MaxBusySeconds)
+	if !ok {
+		return 0, fmt.Errorf("The shortened duration must be 1 to %d seconds (empty: off).", MaxBusySeconds)
 	}
-	return r, nil
+	return n, nil
 }
 
 // bounded reads a whole number from 0 to hi; "" is 0.
-func bounded(v string, hi int) (int, error) {
+func bounded(v string, hi int) (int, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0, nil
+		return 0, true
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > hi {
-		return 0, errors.New("out of range")
-	}
-	return n, nil
+	return n, err == nil && n >= 0 && n <= hi
 }

@@ -12,25 +12,29 @@ import (
 
 func TestParseRules(t *testing.T) {
 	for _, tc := range []struct {
-		max, busy string
-		combine   bool
-		want      store.QueueRules
-		ok        bool
+		in     string
+		max    int
+		maxOK  bool
+		busy   int
+		busyOK bool
 	}{
-		{"", "", false, store.QueueRules{}, true},
-		{" ", "0", false, store.QueueRules{}, true},
-		{"0", "", true, store.QueueRules{Combine: true}, true},
-		{"1", "1", false, store.QueueRules{Max: 1, BusySeconds: 1}, true},
-		{" 100 ", "60", true, store.QueueRules{Max: 100, BusySeconds: 60, Combine: true}, true},
-		{"101", "", false, store.QueueRules{}, false},
-		{"-1", "", false, store.QueueRules{}, false},
-		{"ten", "", false, store.QueueRules{}, false},
-		{"", "61", false, store.QueueRules{}, false},
-		{"", "2.5", false, store.QueueRules{}, false},
+		{"", 0, true, 0, true},
+		{" ", 0, true, 0, true},
+		{"0", 0, true, 0, true},
+		{"1", 1, true, 1, true},
+		{" 60 ", 60, true, 60, true},
+		{"61", 61, true, 0, false},
+		{"100", 100, true, 0, false},
+		{"101", 0, false, 0, false},
+		{"-1", 0, false, 0, false},
+		{"ten", 0, false, 0, false},
+		{"2.5", 0, false, 0, false},
 	} {
-		got, err := overlay.ParseRules(tc.max, tc.busy, tc.combine)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseRules(%q, %q, %v) = %+v, %v; want %+v, ok %v", tc.max, tc.busy, tc.combine, got, err, tc.want, tc.ok)
+		if n, err := overlay.ParseMax(tc.in); (err == nil) != tc.maxOK || tc.maxOK && n != tc.max {
+			t.Errorf("ParseMax(%q) = %d, %v; want %d, ok %v", tc.in, n, err, tc.max, tc.maxOK)
+		}
+		if n, err := overlay.ParseBusy(tc.in); (err == nil) != tc.busyOK || tc.busyOK && n != tc.busy {
+			t.Errorf("ParseBusy(%q) = %d, %v; want %d, ok %v", tc.in, n, err, tc.busy, tc.busyOK)
 		}
 	}
 }

@@ -201,13 +201,18 @@ func (p *settingsPush) push(w io.Writer, ov *store.Overlay) {
 	}
 }
 
-// queueRulesForm reads the settings form's queue rules.
-func queueRulesForm(c *gin.Context) (store.QueueRules, error) {
-	r, err := overlay.ParseRules(c.PostForm("queue_max"), c.PostForm("queue_busy_seconds"), c.PostForm("queue_combine") == "1")
-	if err != nil {
-		return r, badRequest(err.Error(), nil)
+// queueRulesForm reads the settings form's queue rules, and what is wrong with them by field.
+func queueRulesForm(c *gin.Context) (store.QueueRules, map[string]string) {
+	r := store.QueueRules{Combine: c.PostForm("queue_combine") == "1"}
+	errs := map[string]string{}
+	var err error
+	if r.Max, err = overlay.ParseMax(c.PostForm("queue_max")); err != nil {
+		errs["queue_max"] = err.Error()
 	}
-	return r, nil
+	if r.BusySeconds, err = overlay.ParseBusy(c.PostForm("queue_busy_seconds")); err != nil {
+		errs["queue_busy_seconds"] = err.Error()
+	}
+	return r, errs
 }
 
 // statusKey is a short digest of what a status shows.

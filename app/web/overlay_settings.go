@@ -29,9 +29,9 @@ func (s *Server) dashboardOverlayAlerts(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	rules, err := queueRulesForm(c)
-	if err != nil {
-		return err
+	rules, errs := queueRulesForm(c)
+	if len(errs) > 0 {
+		return badRequest(strings.TrimSpace(errs["queue_max"]+" "+errs["queue_busy_seconds"]), nil)
 	}
 	if err := s.alertStyles(c, settings, true); err != nil {
 		return err
