@@ -90,6 +90,14 @@ func TestBrowserOverlayQueue(t *testing.T) {
 		dash.queueButton("resume")
 		o.waitPlayed("Cheer_Three cheered 100 bits")
 		o.expectPlayed([]string{"Waiting_Wanda followed", "Waiting_Walt followed", "Cheer_Two cheered 100 bits", "3 new followers", "Cheer_Three cheered 100 bits"})
+
+		// A follow shows for 60 s when alone; one arriving meanwhile cuts it to 1 s (the hang
+		// guard, 30 s, is shorter than the full 60).
+		dash.saveAlertSettings(`form.querySelector('input[name="duration_channel.follow"]').value = "60";`)
+		follow("Long_Lou")
+		o.waitPlayed("Long_Lou followed")
+		follow("Short_Sam")
+		o.waitPlayed("Short_Sam followed")
 		o.expectNoReload()
 		o.expectNoExceptions()
 		dash.expectNoExceptions()
@@ -97,14 +105,17 @@ func TestBrowserOverlayQueue(t *testing.T) {
 }
 
 // saveAlertSettings edits the dashboard's alert settings form with the script edit (form is the
-// form) and posts it, as its Save button does, from this tab; the page stays as it is.
+// form) and posts it, as its Save button does, from this tab, and waits for the answer; the page
+// stays as it is.
 func (b *browser) saveAlertSettings(edit string) {
 	b.t.Helper()
 	b.do(chromedp.Evaluate[chromedp.Void](`(() => {
 		const form = document.querySelector('[data-testid="overlay-alerts"]');
 		` + edit + `
-		fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) });
+		window.__saved = false;
+		fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) }).then((r) => { window.__saved = r.ok; });
 	})()`))
+	b.poll("the alert settings to be saved", `window.__saved === true`)
 }
 
 // queueShows is true when the dashboard's queue status shows the state.
