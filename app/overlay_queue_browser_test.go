@@ -113,7 +113,7 @@ func (b *browser) saveAlertSettings(edit string) {
 		const form = document.querySelector('[data-testid="overlay-alerts"]');
 		` + edit + `
 		window.__saved = false;
-		fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)) }).then((r) => { window.__saved = r.ok; });
+		fetch(form.action, { method: "POST", body: new FormData(form) }).then((r) => { window.__saved = r.ok; });
 	})()`))
 	b.poll("the alert settings to be saved", `window.__saved === true`)
 }

@@ -20,7 +20,7 @@ func (s *Server) routes() {
 	r.GET("/overlay/:token", s.handle(s.overlayPage))
 	r.GET("/overlay/:token/stream", s.handle(s.overlayStream))
 	r.POST("/overlay/:token/state", s.handle(s.overlayState)) // the page's alert queue, for the dashboard
-	r.GET("/media/:id", s.handle(s.overlayMedia)) // alert images and sounds by random id
+	r.GET("/media/:id", s.handle(s.overlayMedia))             // alert images and sounds by random id
 
 	// People: every route below knows the session, and every POST carries a CSRF token.
 	people := r.Group("/", limitBody(maxSettingsBody), s.loadSession, s.csrf)
