@@ -118,7 +118,7 @@ func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay
 	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
 
 	e := overlay.NewEngine(overlay.Options{Cursor: after, MaxAge: s.cfg.OverlayMaxAge, Flood: s.flood, Now: s.now,
-		Policy: overlay.Policy{SafeMode: ov.SafeMode, Settings: settings, Looks: s.alertDefaults()},
+		Policy: s.policyOf(ov, settings),
 		Play:   func(al overlay.Alert) { writeAlert(w, al) }})
 	if replay {
 		if err := s.overlayCatchUp(c, e, b); err != nil {
@@ -200,12 +200,9 @@ func (s *Server) overlayReload(c *gin.Context, hash string, e *overlay.Engine) b
 		s.log.Warn("overlay reload", "err", err)
 		return true
 	}
-	p := e.Policy()
-	p.SafeMode = ov.SafeMode
 	if settings, err := s.store.AlertSettings(c.Request.Context(), ov.BroadcasterID); err == nil {
-		p.Settings = settings
+		e.SetPolicy(s.policyOf(ov, settings))
 	}
-	e.SetPolicy(p)
 	return true
 }
 
