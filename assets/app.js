@@ -168,6 +168,26 @@
   window.addEventListener("hashchange", () => openTarget(location.hash));
   document.addEventListener("htmx:afterSettle", (e) => reopen(e.detail.elt.parentNode || document));
 
+  // ---- forms that answer with their errors ------------------------------------------------
+  // A form marked data-errors-inline answers a refused value with itself, errors beside the
+  // fields (status 400): swapped in like a success, not a failed request.
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.detail.xhr.status === 400 && e.detail.target.closest && e.detail.target.closest("[data-errors-inline]")) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+
+  // ---- the overlay preview ------------------------------------------------------------------
+  // The preview frame holds a 1920×1080 page, as OBS shows it, scaled to the frame's width.
+  const fit = window.ResizeObserver && new ResizeObserver((entries) => {
+    for (const en of entries) en.target.style.setProperty("--preview-scale", String(en.target.clientWidth / 1920));
+  });
+  function fitPreviews(root) {
+    if (fit) for (const f of root.querySelectorAll(".overlay-preview-frame")) fit.observe(f);
+  }
+  document.addEventListener("htmx:afterSettle", (e) => fitPreviews(e.detail.elt.parentNode || document));
+
   // ---- copy ---------------------------------------------------------------------------------
   function copyFrom(button) {
     const src = document.querySelector(button.dataset.copy);
@@ -198,6 +218,7 @@
     localTimes(document);
     watchList();
     reopen(document);
+    fitPreviews(document);
     openTarget(location.hash);
     setInterval(() => localTimes(document), 30000);
   }

@@ -261,7 +261,19 @@ type OverlayPanelView struct {
 	Alerts     []AlertSettingView
 	CustomCSS  string
 	MaxCSS     int
-	QueueRules QueueRulesView
+	// The settings form as just posted: saved, or what is wrong by field name; and the alert
+	// type the preview picker had chosen.
+	AlertsSaved bool
+	AlertErrors map[string]string
+	PreviewType string
+	QueueRules  QueueRulesView
+}
+
+// OverlayTestResult is the answer to a test alert button: sent, or why it did not play.
+type OverlayTestResult struct {
+	Type    string
+	Played  bool
+	Message string
 }
 
 // OverlayStatus says whether an overlay is connected right now and how its alert queue stands,

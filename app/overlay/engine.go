@@ -48,9 +48,6 @@ func NewEngine(o Options) *Engine {
 // Cursor is the newest event id seen, played or not.
 func (e *Engine) Cursor() int64 { return e.cursor }
 
-// Policy is what the engine plays and how.
-func (e *Engine) Policy() Policy { return e.o.Policy }
-
 // Add takes the next stored event; one at or before the cursor was dealt with already.
 func (e *Engine) Add(ev store.Event) {
 	if ev.ID <= e.cursor {
@@ -88,7 +85,7 @@ func (e *Engine) Test(ev store.Event) bool {
 	return true
 }
 
-// SetPolicy applies changed settings; turning safe mode on drops the follows held.
+// SetPolicy applies changed settings; turning follows off (safe mode) drops the follows held.
 func (e *Engine) SetPolicy(p Policy) {
 	e.o.Policy = p
 	if !p.Plays(eventsub.ChannelFollow) {

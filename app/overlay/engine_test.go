@@ -26,6 +26,9 @@ type rig struct {
 	nextID int64
 }
 
+// safeMode is follow alerts off.
+var safeMode = overlay.Policy{Settings: map[string]store.AlertSetting{eventsub.ChannelFollow: {Type: eventsub.ChannelFollow}}}
+
 var rule = overlay.FloodRule{Threshold: 3, Quiet: time.Second, Window: 10 * time.Second}
 
 func newRig(t *testing.T, p overlay.Policy) *rig {
@@ -152,7 +155,7 @@ func TestOtherAlertFlushesHeldFollows(t *testing.T) {
 func TestSafeModeDropsFollows(t *testing.T) {
 	r := newRig(t, overlay.Policy{})
 	r.follows(2, 0) // held
-	r.e.SetPolicy(overlay.Policy{SafeMode: true})
+	r.e.SetPolicy(safeMode)
 	r.follows(30, 0)
 	r.clock.advance(time.Minute)
 	r.e.Tick()

@@ -9,26 +9,53 @@ import (
 	"github.com/twitch-event-viewer/tev/app/store"
 )
 
-// Policy is a streamer's choice of what plays and how it reads: which types are on, safe mode,
-// and each type's template and duration.
+// Policy is a streamer's choice of what plays and how it reads: which types are on, and each
+// type's template and duration. Safe mode is not a switch of its own: it is follow alerts off
+// (a follow bot is at work; the follows are still stored and listed).
 type Policy struct {
-	// SafeMode drops follow alerts (a follow bot is at work); the follows are still stored.
-	SafeMode bool
 	Settings map[string]store.AlertSetting // by type; a type without one plays by its catalog default
 	Looks    Defaults                      // the images and sounds a type without its own plays
 }
 
+// PolicyOf is the policy of an overlay's saved settings. An overlay whose safe mode was saved
+// before safe mode became the follow alert's switch has it in its own flag: read as follows off.
+func PolicyOf(ov *store.Overlay, settings map[string]store.AlertSetting) Policy {
+	if ov == nil || !ov.SafeMode {
+		return Policy{Settings: settings}
+	}
+	folded := make(map[string]store.AlertSetting, len(settings)+1)
+	for typ, set := range settings {
+		folded[typ] = set
+	}
+	follow := folded[eventsub.ChannelFollow]
+	follow.Type, follow.Enabled = eventsub.ChannelFollow, false
+	folded[eventsub.ChannelFollow] = follow
+	return Policy{Settings: folded}
+}
+
+// SafeMode reports whether follow alerts are off.
+func (p Policy) SafeMode() bool { return !p.Plays(eventsub.ChannelFollow) }
+
 // Plays reports whether alerts of typ play.
 func (p Policy) Plays(typ string) bool {
-	if typ == eventsub.ChannelFollow && p.SafeMode {
-		return false
-	}
 	set, ok := p.Settings[typ]
 	if !ok {
 		k, _ := eventsub.Lookup(typ)
 		return k.Alert == eventsub.AlertOn
 	}
 	return set.Enabled
+}
+
+// WhyNot says why alerts of typ do not play, in the dashboard's words; "" when they play.
+func (p Policy) WhyNot(typ string) string {
+	if p.Plays(typ) {
+		return ""
+	}
+	if typ == eventsub.ChannelFollow {
+		return "Safe mode is on: follow alerts are suppressed, so the test follow did not play. Turn follow alerts back on to hear it."
+	}
+	k, _ := eventsub.Lookup(typ)
+	return k.Label + " alerts are off — turn them on in alert settings."
 }
 
 // Alert is ev's alert: the dashboard's words, or the streamer's template, and their duration.

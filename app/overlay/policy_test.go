@@ -26,13 +26,53 @@ func TestPolicyPlays(t *testing.T) {
 		{overlay.Policy{Settings: saved}, eventsub.ChannelCheer, false},
 		{overlay.Policy{Settings: saved}, eventsub.StreamOnline, true},
 		{overlay.Policy{Settings: saved}, eventsub.ChannelRaid, true}, // not saved: the default
-		{overlay.Policy{SafeMode: true}, eventsub.ChannelFollow, false},
-		{overlay.Policy{SafeMode: true, Settings: map[string]store.AlertSetting{eventsub.ChannelFollow: {Enabled: true}}}, eventsub.ChannelFollow, false},
-		{overlay.Policy{SafeMode: true}, eventsub.ChannelRaid, true},
+		{safeMode, eventsub.ChannelFollow, false},
+		{safeMode, eventsub.ChannelRaid, true},
 	} {
 		if got := tc.p.Plays(tc.typ); got != tc.want {
 			t.Errorf("%+v plays %s: %v, want %v", tc.p, tc.typ, got, tc.want)
 		}
+	}
+}
+
+func TestPolicyWhyNot(t *testing.T) {
+	for _, tc := range []struct {
+		p         overlay.Policy
+		typ, want string
+	}{
+		{overlay.Policy{}, eventsub.ChannelRaid, ""},
+		{overlay.Policy{}, eventsub.StreamOffline, "Stream offline alerts are off — turn them on in alert settings."},
+		{overlay.Policy{Settings: map[string]store.AlertSetting{eventsub.ChannelRaid: {}}}, eventsub.ChannelRaid, "Raids alerts are off — turn them on in alert settings."},
+		{safeMode, eventsub.ChannelFollow, "Safe mode is on: follow alerts are suppressed, so the test follow did not play. Turn follow alerts back on to hear it."},
+	} {
+		if got := tc.p.WhyNot(tc.typ); got != tc.want {
+			t.Errorf("why not %s: %q, want %q", tc.typ, got, tc.want)
+		}
+	}
+}
+
+// Safe mode is one switch: follows off. An overlay saved with the old safe-mode flag reads as
+// follows off, whatever its follow setting said; its other settings stay.
+func TestSafeModeIsFollowsOff(t *testing.T) {
+	if (overlay.Policy{}).SafeMode() || !safeMode.SafeMode() {
+		t.Fatal("safe mode is not the follow alert's off switch")
+	}
+	saved := map[string]store.AlertSetting{
+		eventsub.ChannelFollow: {Type: eventsub.ChannelFollow, Enabled: true, Template: "Hi {user}"},
+		eventsub.ChannelRaid:   {Type: eventsub.ChannelRaid, Enabled: false},
+	}
+	if p := overlay.PolicyOf(&store.Overlay{}, saved); p.SafeMode() || p.Plays(eventsub.ChannelRaid) {
+		t.Fatalf("policy %+v", p)
+	}
+	p := overlay.PolicyOf(&store.Overlay{SafeMode: true}, saved)
+	if !p.SafeMode() || p.Plays(eventsub.ChannelRaid) || !p.Plays(eventsub.ChannelCheer) || p.Settings[eventsub.ChannelFollow].Template != "Hi {user}" {
+		t.Fatalf("policy with the old flag %+v", p)
+	}
+	if !saved[eventsub.ChannelFollow].Enabled {
+		t.Fatal("PolicyOf changed the caller's settings")
+	}
+	if p := overlay.PolicyOf(&store.Overlay{SafeMode: true}, nil); !p.SafeMode() || !p.Plays(eventsub.ChannelRaid) {
+		t.Fatalf("policy with the old flag and no settings %+v", p)
 	}
 }
 

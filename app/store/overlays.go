@@ -15,8 +15,10 @@ type Overlay struct {
 	BroadcasterID string    `bun:"broadcaster_id,pk"`
 	TokenHash     string    `bun:"token_hash,notnull"`
 	CreatedAt     time.Time `bun:"created_at,notnull"`
-	SafeMode      bool      `bun:"safe_mode,notnull"` // follow alerts off
-	CustomCSS     string    `bun:"custom_css,notnull"`
+	// SafeMode is where safe mode was kept before it became the follow alert's off switch; any
+	// change of that switch clears it (see SetAlertEnabled), and readers treat it as follows off.
+	SafeMode  bool   `bun:"safe_mode,notnull"`
+	CustomCSS string `bun:"custom_css,notnull"`
 	QueueRules
 }
 
@@ -51,7 +53,7 @@ func (s *Store) OverlayOf(ctx context.Context, broadcasterID string) (*Overlay, 
 }
 
 // SaveOverlay creates the streamer's overlay or replaces its token: the old token stops
-// matching at once. Safe mode stays as it was.
+// matching at once. Its settings stay as they were.
 func (s *Store) SaveOverlay(ctx context.Context, o *Overlay) error {
 	o.CreatedAt = o.CreatedAt.UTC()
 	_, err := s.db.NewInsert().Model(o).On("CONFLICT (broadcaster_id) DO UPDATE").
@@ -72,13 +74,25 @@ func (s *Store) NewestEventID(ctx context.Context, broadcasterID string) (int64,
 	return evs[0].ID, nil
 }
 
-// SetOverlaySafeMode turns a streamer's follow alerts off (on) or back on (off).
-func (s *Store) SetOverlaySafeMode(ctx context.Context, broadcasterID string, on bool) error {
-	_, err := s.db.NewUpdate().Model((*Overlay)(nil)).Set("safe_mode = ?", on).Where("broadcaster_id = ?", broadcasterID).Exec(ctx)
+// SetAlertEnabled turns one type's alerts on or off, keeping its template and duration. Safe
+// mode is the follow alert's off switch: the overlay's old safe-mode flag is cleared with it.
+func (s *Store) SetAlertEnabled(ctx context.Context, broadcasterID, typ string, on bool) error {
+	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		set := &AlertSetting{BroadcasterID: broadcasterID, Type: typ, Enabled: on}
+		if _, err := tx.NewInsert().Model(set).On("CONFLICT (broadcaster_id, type) DO UPDATE").Set("enabled = EXCLUDED.enabled").Exec(ctx); err != nil {
+			return err
+		}
+		return clearSafeMode(ctx, tx, broadcasterID)
+	})
 	if err != nil {
-		return fmt.Errorf("store: overlay safe mode of %s: %w", broadcasterID, err)
+		return fmt.Errorf("store: turn %s alerts of %s on=%v: %w", typ, broadcasterID, on, err)
 	}
 	return nil
+}
+
+func clearSafeMode(ctx context.Context, tx bun.Tx, broadcasterID string) error {
+	_, err := tx.NewUpdate().Model((*Overlay)(nil)).Set("safe_mode = ?", false).Where("broadcaster_id = ?", broadcasterID).Exec(ctx)
+	return err
 }
 
 // AlertSettings are a streamer's alert settings by type; a type without a row has none.
@@ -108,8 +122,10 @@ func (s *Store) SaveAlertSettings(ctx context.Context, broadcasterID string, set
 				return err
 			}
 		}
-		_, err := tx.NewUpdate().Model((*Overlay)(nil)).Set("custom_css = ?", css).Where("broadcaster_id = ?", broadcasterID).Exec(ctx)
-		return err
+		if _, err := tx.NewUpdate().Model((*Overlay)(nil)).Set("custom_css = ?", css).Where("broadcaster_id = ?", broadcasterID).Exec(ctx); err != nil {
+			return err
+		}
+		return clearSafeMode(ctx, tx, broadcasterID) // the settings' follow row says it now
 	})
 	if err != nil {
 		return fmt.Errorf("store: save alert settings of %s: %w", broadcasterID, err)

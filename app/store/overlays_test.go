@@ -19,7 +19,10 @@ func TestOverlayRotationAndSafeMode(t *testing.T) {
 		if err := s.SaveOverlay(ctx, &store.Overlay{BroadcasterID: "100", TokenHash: "old", CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetOverlaySafeMode(ctx, "100", true); err != nil {
+		if err := s.SaveAlertSettings(ctx, "100", []store.AlertSetting{{Type: "channel.follow", Enabled: true, Template: "Hi {user}"}}, ""); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetAlertEnabled(ctx, "100", "channel.follow", false); err != nil { // safe mode on
 			t.Fatal(err)
 		}
 		if err := s.SaveOverlay(ctx, &store.Overlay{BroadcasterID: "100", TokenHash: "new", CreatedAt: time.Now()}); err != nil {
@@ -29,8 +32,17 @@ func TestOverlayRotationAndSafeMode(t *testing.T) {
 			t.Fatalf("rotated-away token: %v, want ErrNotFound", err)
 		}
 		ov, err := s.OverlayByTokenHash(ctx, "new")
-		if err != nil || ov.BroadcasterID != "100" || !ov.SafeMode {
-			t.Fatalf("new token: %+v, %v; want streamer 100 with safe mode kept across rotation", ov, err)
+		if err != nil || ov.BroadcasterID != "100" {
+			t.Fatalf("new token: %+v, %v; want streamer 100", ov, err)
+		}
+		if got, err := s.AlertSettings(ctx, "100"); err != nil || got["channel.follow"].Enabled || got["channel.follow"].Template != "Hi {user}" {
+			t.Fatalf("follow setting %+v, %v; want safe mode (follows off) kept across rotation, the template kept", got, err)
+		}
+		if err := s.SetAlertEnabled(ctx, "100", "channel.raid", false); err != nil { // a type never saved
+			t.Fatal(err)
+		}
+		if got, err := s.AlertSettings(ctx, "100"); err != nil || len(got) != 2 || got["channel.raid"].Enabled {
+			t.Fatalf("settings %+v, %v; want raids off too", got, err)
 		}
 		if err := s.DeleteAccount(ctx, "100"); err != nil {
 			t.Fatal(err)

@@ -86,39 +86,63 @@ func (s *Server) overlayPanel(ctx context.Context, broadcaster, csrf string) (vi
 	}
 	v := views.OverlayPanelView{Exists: err == nil, RotateURL: "/dashboard/overlay/rotate", CSRF: csrf,
 		Status: s.overlayStatus(ctx, broadcaster, csrf), TestURL: "/dashboard/overlay/test-alert", TestTypes: types,
-		SafeMode: ov != nil && ov.SafeMode, SafeURL: "/dashboard/overlay/safe-mode",
-		AlertsURL: "/dashboard/overlay/alerts", PreviewURL: "/dashboard/overlay/preview", MaxCSS: maxCSS}
+		SafeURL: "/dashboard/overlay/safe-mode", AlertsURL: "/dashboard/overlay/alerts", PreviewURL: "/dashboard/overlay/preview", MaxCSS: maxCSS}
 	if ov == nil {
 		return v, nil
 	}
-	v.CustomCSS, v.QueueRules = ov.CustomCSS, queueRulesView(ov.QueueRules)
-	v.Alerts, err = s.alertSettingsView(ctx, broadcaster)
-	return v, err
+	p, err := s.alertPolicy(ctx, ov)
+	if err != nil {
+		return v, err
+	}
+	v.CustomCSS, v.SafeMode, v.Alerts = ov.CustomCSS, p.SafeMode(), alertSettingsView(p)
+	v.QueueRules = queueRulesView(ov.QueueRules)
+	return v, nil
 }
 
 // dashboardOverlayTestAlert plays a sample alert of the posted type on the streamer's open
-// overlays. Unlike the demo's test events it is not stored: it never reaches the event list.
+// overlays. Unlike the demo's test events it is not stored: it never reaches the event list. A
+// type that is switched off plays nothing, and the answer says why.
 func (s *Server) dashboardOverlayTestAlert(c *gin.Context) error {
 	sample, err := s.sampleAlertEvent(c, c.PostForm("type"))
 	if err != nil {
 		return err
 	}
-	if err := s.tellOverlays(c.Request.Context(), sample.BroadcasterID, overlay.Signal{Kind: overlay.TestAlert, Test: &sample}); err != nil {
-		return unavailable("The test alert could not reach every instance; try again.", err)
+	ov, err := s.store.OverlayOf(c.Request.Context(), sample.BroadcasterID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return badRequest("There is no overlay yet: create its URL first.", nil)
+	case err != nil:
+		return unavailable("The test alert could not be sent: the database is not answering.", err)
 	}
-	if c.GetHeader("HX-Request") == "true" {
-		c.Status(http.StatusNoContent)
-		return nil
+	p, err := s.alertPolicy(c.Request.Context(), ov)
+	if err != nil {
+		return err
 	}
-	c.Redirect(http.StatusSeeOther, "/dashboard")
-	return nil
+	res := views.OverlayTestResult{Type: sample.Type, Played: p.Plays(sample.Type), Message: p.WhyNot(sample.Type)}
+	if res.Played {
+		if err := s.tellOverlays(c.Request.Context(), sample.BroadcasterID, overlay.Signal{Kind: overlay.TestAlert, Test: &sample}); err != nil {
+			return unavailable("The test alert could not reach every instance; try again.", err)
+		}
+		if c.GetHeader("HX-Request") != "true" {
+			c.Redirect(http.StatusSeeOther, "/dashboard")
+			return nil
+		}
+		k, _ := eventsub.KindOf(sample.Type)
+		res.Message = "Test alert sent: " + k.Label + "."
+		if s.overlaysConnected(c.Request.Context(), sample.BroadcasterID) == 0 {
+			res.Message += " No overlay is connected, so nothing shows."
+		}
+	}
+	c.Header("Cache-Control", "no-store")
+	return s.render(c, http.StatusOK, views.OverlayTestResultPage(s.page(c, "Test alert"), res), views.OverlayTestResultLine(res))
 }
 
 // dashboardOverlaySafeMode turns follow alerts off (on=1) or back on: one click when a follow
-// bot floods the channel. The follows are still stored and listed.
+// bot floods the channel. It is the same switch as the Follows row of the alert settings. The
+// follows are still stored and listed.
 func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
 	b := sessionOf(c).BroadcasterID
-	if err := s.store.SetOverlaySafeMode(c.Request.Context(), b, c.PostForm("on") == "1"); err != nil {
+	if err := s.store.SetAlertEnabled(c.Request.Context(), b, eventsub.ChannelFollow, c.PostForm("on") != "1"); err != nil {
 		return unavailable("Safe mode could not be saved: the database is not answering.", err)
 	}
 	s.tellOverlaysLogged(c, b, overlay.Signal{Kind: overlay.SettingsChanged})
@@ -130,7 +154,7 @@ func (s *Server) dashboardOverlaySafeMode(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.renderPage(c, http.StatusOK, views.OverlayPanel(panel))
+	return s.renderPage(c, http.StatusOK, views.OverlaySafeModeAnswer(panel))
 }
 
 // dashboardOverlayControl pauses, resumes, skips or clears the alert queue of the streamer's open

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,14 +78,7 @@ func (s *Server) overlayState(c *gin.Context) error {
 // overlayStatus is the overlay's state on the dashboard: how many overlays are open on every
 // instance, and the queue of the one furthest behind. A database error leaves out what it hid.
 func (s *Server) overlayStatus(ctx context.Context, broadcaster, csrf string) views.OverlayStatus {
-	n := s.hub.Count(broadcaster, overlayKind)
-	if s.presence != nil {
-		if all, err := s.presence.Count(ctx, broadcaster, overlayKind); err == nil {
-			n = all
-		} else {
-			s.log.Warn("count overlays on every instance", "broadcaster_id", broadcaster, "err", err)
-		}
-	}
+	n := s.overlaysConnected(ctx, broadcaster)
 	v := views.OverlayStatus{Connected: n, ControlURL: "/dashboard/overlay/control", CSRF: csrf}
 	if n > 0 {
 		states, err := s.store.QueueStates(ctx, broadcaster, s.now().Add(-queueStateTTL))
@@ -95,6 +89,20 @@ func (s *Server) overlayStatus(ctx context.Context, broadcaster, csrf string) vi
 	}
 	v.URL = "/dashboard/overlay/status?seen=" + statusKey(v)
 	return v
+}
+
+// overlaysConnected counts the broadcaster's open overlays on every instance (this one's alone
+// when presence is off or not answering).
+func (s *Server) overlaysConnected(ctx context.Context, broadcaster string) int {
+	n := s.hub.Count(broadcaster, overlayKind)
+	if s.presence != nil {
+		if all, err := s.presence.Count(ctx, broadcaster, overlayKind); err == nil {
+			n = all
+		} else {
+			s.log.Warn("count overlays on every instance", "broadcaster_id", broadcaster, "err", err)
+		}
+	}
+	return n
 }
 
 // queueOf sums up the pages' reports, the furthest behind first: paused if any is (a pause
@@ -220,6 +228,15 @@ func statusKey(v views.OverlayStatus) string {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d|%+v", v.Connected, v.Queue)
 	return fmt.Sprintf("%x", h.Sum64())
+}
+
+// queueRulesPosted is the form's rule fields as typed, shown again beside their errors.
+func queueRulesPosted(c *gin.Context) views.QueueRulesView {
+	v := queueRulesView(store.QueueRules{})
+	v.Max = strings.TrimSpace(c.PostForm("queue_max"))
+	v.BusySeconds = strings.TrimSpace(c.PostForm("queue_busy_seconds"))
+	v.Combine = c.PostForm("queue_combine") == "1"
+	return v
 }
 
 // queueRulesView is the form's fields for rules r.

@@ -203,6 +203,14 @@ func TestOverlayQueueRules(t *testing.T) {
 				t.Fatalf("%s: %d, want 400", name, r.status)
 			}
 		}
+		// In place (htmx), a wrong value is named beside its field, and the values typed are kept.
+		r := b.postForm("/dashboard/overlay/alerts", form(func(v url.Values) { v.Set("queue_busy_seconds", "99") }), "HX-Request", "true")
+		d := r.doc(t)
+		if r.status != http.StatusBadRequest || d.Find(`[data-testid=alert-error][data-field=queue_busy_seconds]`).Length() != 1 ||
+			d.Find(`[data-testid=queue-busy]`).AttrOr("value", "") != "99" || d.Find(`[data-testid=queue-busy]`).AttrOr("aria-invalid", "") != "true" ||
+			d.Find(`[data-testid=queue-max]`).AttrOr("value", "") != "3" || d.Find(`[data-testid=queue-combine]`).AttrOr("checked", "none") == "none" {
+			t.Fatalf("save with a wrong shortened duration: %d %q", r.status, d.Find(`[data-testid=queue-rules]`).Text())
+		}
 		if r := b.postForm("/dashboard/overlay/alerts", form(nil)); r.status != http.StatusSeeOther {
 			t.Fatalf("save: %d %q", r.status, r.body)
 		}
@@ -210,9 +218,9 @@ func TestOverlayQueueRules(t *testing.T) {
 		if v := settings(); v["css"] != ".alert { color: red }" || !jsonEqual(v["queue"], rules) {
 			t.Fatalf("settings after the save %v, want the CSS and %s", v, rules)
 		}
-		d := b.page("/dashboard").Find(`[data-testid=queue-rules]`)
-		if d.Find(`[data-testid=queue-max]`).AttrOr("value", "") != "3" || d.Find(`[data-testid=queue-busy]`).AttrOr("value", "") != "2" ||
-			d.Find(`[data-testid=queue-combine]`).AttrOr("checked", "none") == "none" {
+		q := b.page("/dashboard").Find(`[data-testid=queue-rules]`)
+		if q.Find(`[data-testid=queue-max]`).AttrOr("value", "") != "3" || q.Find(`[data-testid=queue-busy]`).AttrOr("value", "") != "2" ||
+			q.Find(`[data-testid=queue-combine]`).AttrOr("checked", "none") == "none" {
 			t.Fatal("the form does not show the saved queue rules")
 		}
 		if got := e.get(path).doc(t).Find("body").AttrOr("data-queue-rules", ""); !jsonEqual(got, rules) {

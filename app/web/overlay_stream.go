@@ -121,7 +121,7 @@ func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay
 	writeSSE(w, "settings", 0, pageSettingsOf(ov))
 
 	e := overlay.NewEngine(overlay.Options{Cursor: after, MaxAge: s.cfg.OverlayMaxAge, Flood: s.flood, Now: s.now,
-		Policy: overlay.Policy{SafeMode: ov.SafeMode, Settings: settings, Looks: s.alertDefaults()},
+		Policy: s.policyOf(ov, settings),
 		Play:   func(al overlay.Alert) { writeAlert(w, al) }})
 	if replay {
 		if err := s.overlayCatchUp(c, e, b); err != nil {
@@ -206,12 +206,9 @@ func (s *Server) overlayReload(c *gin.Context, o *overlayConn, w io.Writer) bool
 		return true
 	}
 	o.push.push(w, ov)
-	p := e.Policy()
-	p.SafeMode = ov.SafeMode
 	if settings, err := s.store.AlertSettings(c.Request.Context(), ov.BroadcasterID); err == nil {
-		p.Settings = settings
+		e.SetPolicy(s.policyOf(ov, settings))
 	}
-	e.SetPolicy(p)
 	return true
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -121,7 +122,7 @@ func TestOverlayAlertStyle(t *testing.T) {
 			{"same minimum", func(v url.Values) { v.Set(tier("min", 0), "1000") }, nil, "tier 2 has the same minimum"},
 		} {
 			r := b.postMultipart("/dashboard/overlay/alerts", form(c.edit), c.files)
-			if r.status != http.StatusBadRequest || !strings.Contains(r.body, c.want) {
+			if r.status != http.StatusBadRequest || !strings.Contains(html.UnescapeString(r.body), c.want) { // the form's page, with the error beside it
 				t.Errorf("%s: %d, want 400 saying %q: %s", c.name, r.status, c.want, r.body)
 			}
 		}

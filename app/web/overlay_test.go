@@ -337,8 +337,8 @@ func TestOverlayConnectedAndTestAlert(t *testing.T) {
 		}
 		stored := count(t, e.store, demoID)
 		r := b.postForm("/dashboard/overlay/test-alert", url.Values{"csrf_token": {b.csrf}, "type": {eventsub.ChannelCheer}}, "HX-Request", "true")
-		if r.status != http.StatusNoContent {
-			t.Fatalf("test alert: %d %q", r.status, r.body)
+		if res := r.doc(t).Find(`[data-testid=overlay-test-result]`); r.status != http.StatusOK || res.AttrOr("data-played", "") != "true" || !strings.Contains(res.Text(), "sent") {
+			t.Fatalf("test alert: %d %q, want the line that says it was sent", r.status, r.body)
 		}
 		if a := s.nextAlert(); a.ID != 0 || a.Type != eventsub.ChannelCheer || !strings.HasPrefix(a.Text, "cheered ") || a.User == "" {
 			t.Fatalf("test alert %+v, want a sample cheer without an id", a)
