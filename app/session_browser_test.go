@@ -46,6 +46,41 @@ func TestBrowserSignOutEndsOtherTabs(t *testing.T) {
 	})
 }
 
+// TestBrowserSignOutKeepsTheNoticeWithAnOverlay: a dashboard with an overlay polls its queue
+// bar. When that poll is the first to find the session gone (its answer is a 401 with
+// HX-Redirect), the page stays and shows the "session ended" notice instead of leaving for the
+// start page, and the bar, whose state can no longer be refreshed, goes.
+func TestBrowserSignOutKeepsTheNoticeWithAnOverlay(t *testing.T) {
+	chromium := chromiumPath(t)
+	storetest.Each(t, func(t *testing.T, db storetest.DB) {
+		app := startApp(t, db)
+		one := openBrowser(t, chromium)
+		one.do(chromedp.Navigate(app.URL + "/"))
+		if resp := one.clickAndLoad(`[data-testid="demo-sign-in"]`); resp.Status != http.StatusOK {
+			t.Fatalf("the demo sign-in loaded %s with %d, want 200", resp.URL, resp.Status)
+		}
+		one.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-rotate"]`)))
+		one.poll("the new overlay URL", `document.querySelector('[data-testid="overlay-url"]') !== null`)
+
+		two := one.newTab()
+		two.do(chromedp.Navigate(app.URL + "/dashboard"))
+		two.poll("the queue bar", `document.querySelector('[data-testid="overlay-queue"]') !== null`)
+		two.poll("the second tab's stream to open", `document.getElementById("live-status").dataset.state === "live"`)
+		// The stream would notice the sign-out first: close it, so that the bar's poll does.
+		two.do(chromedp.Evaluate[chromedp.Void](`window.__noReload = 1;
+			document.getElementById("feed")["htmx-internal-data"].sseEventSource.close(); undefined`))
+
+		one.clickAndLoad(`[data-testid="sign-out"]`)
+		two.poll("the notice after the bar's poll", `!document.querySelector('[data-testid="session-notice"]').hidden`)
+		two.poll("the queue bar to go", `document.querySelector('[data-testid="overlay-queue"]').hidden`)
+		two.expectNoReload()
+		if state := browserRun(two, chromedp.Evaluate[string](`document.getElementById("live-status").dataset.state`)); state != "ended" {
+			t.Errorf("the live badge says %q, want ended", state)
+		}
+		two.expectNoExceptions()
+	})
+}
+
 // newTab opens another tab of the same browser (and profile: it shares the cookies).
 func (b *browser) newTab() *browser {
 	b.t.Helper()

@@ -89,12 +89,17 @@
     if (badge && badge.dataset.state !== "ended") badge.dataset.state = state;
   }
 
-  // sessionEnded stops every stream of the page and says so, with a way to sign in again.
+  // sessionEnded stops every stream and poll of the page and says so, with a way to sign in
+  // again. The queue bar goes: its state would go stale and its buttons cannot work any more.
+  let ended = false;
   function sessionEnded() {
+    ended = true;
     liveState("ended");
     for (const s of sources) s.close();
     const n = document.getElementById("session-notice");
     if (n) n.hidden = false;
+    const q = document.getElementById("overlay-queue");
+    if (q) q.hidden = true;
   }
 
   function problem(text) {
@@ -117,6 +122,18 @@
   document.addEventListener("htmx:sseError", () => liveState("reconnecting"));
   document.addEventListener("htmx:sseClose", (e) => {
     if (e.detail && e.detail.type === "message") sessionEnded(); // the server's "signed-out"
+  });
+  // A request whose session is gone gets 401 with HX-Redirect to the start page. htmx would
+  // follow it, and a poll (the queue bar's) would take the page away from the "session ended"
+  // notice within seconds: stay, and say so instead.
+  document.addEventListener("htmx:beforeOnLoad", (e) => {
+    if (e.detail.xhr.status === 401) {
+      e.preventDefault();
+      sessionEnded();
+    }
+  });
+  document.addEventListener("htmx:beforeRequest", (e) => {
+    if (ended && e.detail.elt.id === "overlay-queue") e.preventDefault();
   });
   document.addEventListener("htmx:responseError", (e) => {
     const x = e.detail.xhr;
