@@ -49,6 +49,12 @@ func TestBrowserDashboardFeedFirst(t *testing.T) {
 		b.do(chromedp.Click(chromedp.CSS(`[data-testid="checklist-step"]:nth-child(2) > a`)))
 		b.poll("the overlay panel to be open", `document.getElementById("overlay-panel").open`)
 		path := b.rotateOverlay("")
+		// In place, beside the new URL: the checklist ticks the step, and the queue bar appears,
+		// to say when OBS has the overlay open.
+		b.poll("the overlay step ticked", `document.querySelector('[data-testid="checklist-step"]:nth-child(2)').dataset.done === "true"`)
+		obs := b.newTab()
+		obs.do(chromedp.Navigate(app.URL + path))
+		b.poll("the queue bar to show the connected overlay", `document.querySelector('[data-testid="overlay-status"]')?.dataset.connected === "1"`)
 		if hint := browserRun(b, chromedp.Evaluate[string](`document.querySelector('[data-testid="obs-hint"]').textContent`)); !strings.Contains(hint, "width 1920, height 1080") {
 			t.Errorf("OBS hint %q, want the browser source's size", hint)
 		}
@@ -68,7 +74,7 @@ func TestBrowserDashboardFeedFirst(t *testing.T) {
 		}
 
 		// Configured: the checklist is gone, the panels are collapsed, the feed is near the top.
-		b.do(chromedp.Evaluate[chromedp.Void](`sessionStorage.clear()`))
+		// The panel the checklist opened is not one the streamer asked to keep open.
 		b.do(chromedp.Navigate(app.URL + "/dashboard"))
 		b.poll("the stream to open", `document.getElementById("live-status").dataset.state === "live"`)
 		if n := browserRun(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="checklist"], #setup details[open]').length`)); n != 0 {

@@ -147,7 +147,8 @@
 
   // ---- setup panels -------------------------------------------------------------------------
   // A panel the streamer opened stays open across reloads and in-place updates of this tab; one
-  // the server opened (a problem, a new overlay URL) is never closed by the script.
+  // the server opened (a problem, a new overlay URL) is never closed by the script. A checklist
+  // link opens its panel for the step at hand only: once set up, the panels fold away again.
   const openKey = (id) => "tev-open-" + id;
   function remember(d, open) {
     try {
@@ -164,10 +165,7 @@
   }
   function openTarget(hash) {
     const d = hash && hash.length > 1 && document.getElementById(hash.slice(1));
-    if (d && d.tagName === "DETAILS") {
-      d.open = true;
-      remember(d, true);
-    }
+    if (d && d.tagName === "DETAILS") d.open = true;
   }
   document.addEventListener("click", (e) => {
     const summary = e.target.closest("details[data-remember] > summary");

@@ -91,13 +91,17 @@ func (d Dashboard) Checklist() []SetupStep {
 			Hint: "Open Twitch connection: every event type you tick becomes a subscription.",
 			Done: !d.Status.NeedsReconnect && !d.Status.CanResubscribe}
 	}
-	return []SetupStep{first,
-		{Title: "Create your overlay URL and add it to OBS", Anchor: "#overlay-panel",
-			Hint: "Open OBS overlay, Create overlay URL, then in OBS add a Browser Source, width 1920, height 1080.",
-			Done: d.Overlay.Exists},
+	return []SetupStep{first, OverlayStep(d.Overlay.Exists),
 		{Title: "Send a test alert", Anchor: "#overlay-panel",
 			Hint: "With the overlay open in OBS, press a Test alert button: it plays on stream, nothing is stored."},
 	}
+}
+
+// OverlayStep is the checklist's second step: create the overlay URL and add it to OBS.
+func OverlayStep(done bool) SetupStep {
+	return SetupStep{Title: "Create your overlay URL and add it to OBS", Anchor: "#overlay-panel",
+		Hint: "Open OBS overlay, Create overlay URL, then in OBS add a Browser Source, width 1920, height 1080.",
+		Done: done}
 }
 
 // SetupStep is one step of the first-time checklist.

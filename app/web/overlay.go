@@ -57,6 +57,8 @@ func (s *Server) overlayOf(c *gin.Context) (*store.Overlay, error) {
 // stops working at once and its open streams end. The URL is shown this once: only its hash is kept.
 func (s *Server) dashboardOverlayRotate(c *gin.Context) error {
 	b := sessionOf(c).BroadcasterID
+	_, err := s.store.OverlayOf(c.Request.Context(), b)
+	first := errors.Is(err, store.ErrNotFound)
 	token := newToken()
 	if err := s.store.SaveOverlay(c.Request.Context(), &store.Overlay{BroadcasterID: b, TokenHash: tokenHash(token), CreatedAt: s.now()}); err != nil {
 		return unavailable("The overlay URL could not be saved: the database is not answering.", err)
@@ -69,7 +71,7 @@ func (s *Server) dashboardOverlayRotate(c *gin.Context) error {
 	panel.URL = s.cfg.PublicURL.String() + "/overlay/" + token
 	c.Header("Cache-Control", "no-store")
 	return s.render(c, http.StatusOK, views.OverlayCreatedPage(views.OverlayCreated{Page: s.page(c, "Overlay URL"), Panel: panel}),
-		views.OverlayPanel(panel))
+		views.OverlayCreatedAnswer(panel, first))
 }
 
 // overlayPanel is the dashboard's overlay section.
