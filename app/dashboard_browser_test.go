@@ -77,7 +77,7 @@ func TestBrowserDashboardFeedFirst(t *testing.T) {
 		// The panel the checklist opened is not one the streamer asked to keep open.
 		b.do(chromedp.Navigate(app.URL + "/dashboard"))
 		b.poll("the stream to open", `document.getElementById("live-status").dataset.state === "live"`)
-		if n := browserRun(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="checklist"], #setup details[open]').length`)); n != 0 {
+		if n := browserRun(b, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="checklist"], #setup > details[open]').length`)); n != 0 {
 			t.Errorf("%d checklist or open setup panels once the overlay exists, want none", n)
 		}
 		if top := browserRun(b, chromedp.Evaluate[int](feedTopJS)); top > 450 {

@@ -72,7 +72,7 @@ func TestBrowserSignOutKeepsTheNoticeWithAnOverlay(t *testing.T) {
 
 		one.clickAndLoad(`[data-testid="sign-out"]`)
 		two.poll("the notice after the bar's poll", `!document.querySelector('[data-testid="session-notice"]').hidden`)
-		two.poll("the queue bar to go", `document.querySelector('[data-testid="overlay-queue"]').hidden`)
+		two.poll("the queue bar to go", `getComputedStyle(document.querySelector('[data-testid="overlay-queue"]')).display === "none"`)
 		two.expectNoReload()
 		if state := browserRun(two, chromedp.Evaluate[string](`document.getElementById("live-status").dataset.state`)); state != "ended" {
 			t.Errorf("the live badge says %q, want ended", state)

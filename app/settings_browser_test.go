@@ -25,6 +25,11 @@ func TestBrowserAlertSettingsInPlace(t *testing.T) {
 		t.Fatalf("the demo sign-in loaded %s with %d, want 200", resp.URL, resp.Status)
 	}
 	path := b.rotateOverlay("")
+	// Right after the URL is made the settings are folded, the test alerts at hand.
+	if browserRun(b, chromedp.Evaluate[bool](`document.getElementById("alert-settings").open`)) {
+		t.Error("the alert settings are open right after the overlay URL was made, want them folded")
+	}
+	b.do(chromedp.Click(chromedp.CSS(`#alert-settings > summary`)))
 	b.do(chromedp.Evaluate[chromedp.Void](`window.__noReload = 1;
 		document.querySelector('[data-testid="overlay-preview-type"]').value = "channel.raid";
 		document.querySelector('input[name="template_channel.follow"]').value = "{user} brought {amount}"; undefined`))
