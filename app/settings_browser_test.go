@@ -72,7 +72,7 @@ func TestBrowserAlertSettingsInPlace(t *testing.T) {
 	b.poll("the follow test says it is suppressed", `document.querySelector('[data-testid="overlay-test-result"]').textContent.includes("suppressed")`)
 	b.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-test"][data-type="stream.online"]`)))
 	b.poll("the stream-online test says it is off", `document.querySelector('[data-testid="overlay-test-result"]').textContent ===
-		"Stream online alerts are off — turn them on in alert settings."`)
+		"Alerts for Stream online are off — turn them on in alert settings."`)
 
 	// The Follows box turns follow alerts back on: safe mode follows.
 	b.do(chromedp.Click(chromedp.CSS(`input[name="enabled_channel.follow"]`)))

@@ -55,7 +55,7 @@ func (p Policy) WhyNot(typ string) string {
 		return "Safe mode is on: follow alerts are suppressed, so the test follow did not play. Turn follow alerts back on to hear it."
 	}
 	k, _ := eventsub.Lookup(typ)
-	return k.Label + " alerts are off — turn them on in alert settings."
+	return "Alerts for " + k.Label + " are off — turn them on in alert settings."
 }
 
 // Alert is ev's alert: the dashboard's words, or the streamer's template, and their duration.

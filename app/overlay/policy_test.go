@@ -41,8 +41,8 @@ func TestPolicyWhyNot(t *testing.T) {
 		typ, want string
 	}{
 		{overlay.Policy{}, eventsub.ChannelRaid, ""},
-		{overlay.Policy{}, eventsub.StreamOffline, "Stream offline alerts are off — turn them on in alert settings."},
-		{overlay.Policy{Settings: map[string]store.AlertSetting{eventsub.ChannelRaid: {}}}, eventsub.ChannelRaid, "Raids alerts are off — turn them on in alert settings."},
+		{overlay.Policy{}, eventsub.StreamOffline, "Alerts for Stream offline are off — turn them on in alert settings."},
+		{overlay.Policy{Settings: map[string]store.AlertSetting{eventsub.ChannelRaid: {}}}, eventsub.ChannelRaid, "Alerts for Raids are off — turn them on in alert settings."},
 		{safeMode, eventsub.ChannelFollow, "Safe mode is on: follow alerts are suppressed, so the test follow did not play. Turn follow alerts back on to hear it."},
 	} {
 		if got := tc.p.WhyNot(tc.typ); got != tc.want {

@@ -117,6 +117,10 @@ func emptyText(filter string) string {
 		what += " events"
 	case eventsub.ChannelPointsRedemption:
 		what += " redemptions"
+	case eventsub.ChannelHypeTrainBegin:
+		what = "hype trains"
+	case eventsub.ChannelHypeTrainEnd:
+		what = "ended hype trains"
 	}
 	return "No " + what + " yet."
 }

@@ -59,6 +59,7 @@ func TestDashboardEmptyStates(t *testing.T) {
 			{"/dashboard", "No events yet."},
 			{"/dashboard?type=" + eventsub.ChannelRaid, "No raids yet."},
 			{"/dashboard?type=" + eventsub.StreamOnline, "No stream online events yet."},
+			{"/dashboard?type=" + eventsub.ChannelHypeTrainBegin, "No hype trains yet."},
 		} {
 			d := b.page(tc.path)
 			empty := d.Find(`[data-testid=empty]`)

@@ -177,7 +177,7 @@ func TestTestAlertOfAnOffTypeSaysWhy(t *testing.T) {
 
 		r, res := test(eventsub.StreamOnline, "HX-Request", "true") // off by default
 		if r.status != http.StatusOK || res.AttrOr("data-played", "") != "false" ||
-			strings.TrimSpace(res.Text()) != "Stream online alerts are off — turn them on in alert settings." {
+			strings.TrimSpace(res.Text()) != "Alerts for Stream online are off — turn them on in alert settings." {
 			t.Fatalf("test of an off type: %d %q", r.status, r.body)
 		}
 		// Without htmx the reason is on a page, not lost to a redirect.
