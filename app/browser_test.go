@@ -147,6 +147,28 @@ func TestBrowserLiveDashboard(t *testing.T) {
 		b.expectNoReload()
 		b.expectNoExceptions()
 
+		// For the screenshot, the dashboard as a streamer sees it once set up: the overlay open in
+		// OBS (another tab), paused with alerts waiting, in the queue bar above the feed; the setup
+		// panels folded away.
+		path := b.rotateOverlay("")
+		obs := b.newTab()
+		obs.do(chromedp.Navigate(app.URL + path))
+		b.do(chromedp.Navigate(proxy.URL + "/dashboard"))
+		b.poll("the stream to open again", `document.getElementById("live-status").dataset.state === "live"`)
+		b.poll("the queue bar to show the overlay", `document.querySelector('[data-testid="overlay-status"]')?.dataset.connected === "1"`)
+		b.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-control"][data-action="pause"]`)))
+		b.poll("the paused badge", `document.querySelector('[data-testid="overlay-paused"]') !== null`)
+		for i, n := range []string{"BitBaron", "GenerousGwen", "NightOwl_Nia"} {
+			mustDeliver(t, app.URL, notification(t, secret, app.URL, eventsub.ChannelCheer, "1", map[string]any{
+				"is_anonymous": false, "user_id": fmt.Sprint(9100 + i), "user_login": strings.ToLower(n), "user_name": n,
+				"broadcaster_user_id": demoBroadcaster, "broadcaster_user_login": "demo_streamer", "broadcaster_user_name": "Demo Streamer",
+				"message": "", "bits": 500 * (i + 1),
+			}))
+		}
+		b.waitRow("NightOwl_Nia")
+		b.poll("three alerts waiting in the bar", `document.querySelector('[data-testid="overlay-queue"]').dataset.waiting === "3"`)
+		b.expectNoExceptions()
+
 		// Rows fade in when they arrive; a headless tab only advances animations on frames that
 		// something asks for, so poll on animation frames until every fade has finished.
 		b.do(chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => a.playState === "finished")`,
