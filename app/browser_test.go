@@ -155,7 +155,9 @@ func TestBrowserLiveDashboard(t *testing.T) {
 		obs.do(chromedp.Navigate(app.URL + path))
 		b.do(chromedp.Navigate(proxy.URL + "/dashboard"))
 		b.poll("the stream to open again", `document.getElementById("live-status").dataset.state === "live"`)
-		b.poll("the queue bar to show the overlay", `document.querySelector('[data-testid="overlay-status"]')?.dataset.connected === "1"`)
+		// (and htmx to have processed the bar it swapped in: its buttons post without htmx before)
+		b.poll("the queue bar to show the overlay", `document.querySelector('[data-testid="overlay-status"]')?.dataset.connected === "1" &&
+			!document.querySelector(".htmx-added")`)
 		b.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-control"][data-action="pause"]`)))
 		b.poll("the paused badge", `document.querySelector('[data-testid="overlay-paused"]') !== null`)
 		for i, n := range []string{"BitBaron", "GenerousGwen", "NightOwl_Nia"} {
