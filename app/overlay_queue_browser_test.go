@@ -98,6 +98,28 @@ func TestBrowserOverlayQueue(t *testing.T) {
 		o.waitPlayed("Long_Lou followed")
 		follow("Short_Sam")
 		o.waitPlayed("Short_Sam followed")
+
+		// Cheers without a message combine, and the combined alert plays as its sum does: 2,001
+		// bits get the 1,000-bit treatment (level 2), not the first cheer's 1-bit look.
+		dash.queueButton("pause")
+		o.poll("the overlay to pause a third time", `window.__tev.controls.join(" ") === "pause resume pause resume pause"`)
+		o.do(chromedp.Evaluate[chromedp.Void](`document.addEventListener("tev:played", (e) => {
+			if (e.detail.text.includes("cheers")) window.__combinedLevel = document.querySelector('[data-testid="alert"]').dataset.level;
+		}); undefined`))
+		for _, bits := range []int{1, 1000, 1000} {
+			n++
+			mustDeliver(t, app.URL, notification(t, secret, app.URL, eventsub.ChannelCheer, "1", map[string]any{
+				"is_anonymous": false, "user_id": fmt.Sprint(80000 + n), "user_login": fmt.Sprint("bits_", n), "user_name": fmt.Sprint("Bits_", n),
+				"broadcaster_user_id": demoBroadcaster, "broadcaster_user_login": "demo_streamer", "broadcaster_user_name": "Demo Streamer",
+				"message": fmt.Sprint("Cheer", bits), "bits": bits,
+			}))
+		}
+		o.poll("the three cheers to wait as one alert", `document.body.dataset.queued === "1"`)
+		dash.queueButton("resume")
+		o.waitPlayed("3 cheers: 2001 bits")
+		if level := browserRun(o, chromedp.Evaluate[string](`window.__combinedLevel`)); level != "2" {
+			t.Errorf("the combined 2,001-bit alert played at level %q, want 2 (as 1,000 bits and more)", level)
+		}
 		o.expectNoReload()
 		o.expectNoExceptions()
 		dash.expectNoExceptions()

@@ -109,6 +109,12 @@
     into.detail = "";
     into.text = text.replace("{n}", String(into.count)).replace("{amount}", String(into.amount));
     delete into.line;
+    // The sum plays as that amount does: the last step of the server's growth table it reaches.
+    const step = (into.grow || []).filter((s) => s.min <= into.amount).pop();
+    if (step) {
+      into.style = step.style;
+      into.duration_ms = step.duration_ms || 0;
+    }
     return true;
   }
 

@@ -23,6 +23,16 @@ type Alert struct {
 	Style *Look `json:"style,omitempty"`
 	// Combine: while it waits, the page may play it together with others of its type (a queue rule).
 	Combine bool `json:"combine,omitempty"`
+	// Grow is, for a combinable alert with tiers by amount, how the combined alert looks once the
+	// amounts add up to each bigger minimum (ascending): the page plays the last step reached.
+	Grow []Step `json:"grow,omitempty"`
+}
+
+// Step is the look and duration (0: the page's default) of a combined alert from Min on.
+type Step struct {
+	Min        int   `json:"min"`
+	Style      *Look `json:"style"`
+	DurationMs int   `json:"duration_ms,omitempty"`
 }
 
 // Segment is a piece of a template's line: plain text, or a user's name the page highlights.

@@ -95,7 +95,7 @@ type Look struct {
 	NameColor  string  `json:"name_color"`
 	Background string  `json:"background"`
 	FontSize   int     `json:"font_size"` // px on a 1920×1080 canvas
-	Tier       int     `json:"tier"`      // 1 + the index of the streamer's tier that applied; 0 none
+	Tier       int     `json:"tier"`      // the streamer's tier that applied, numbered by minimum as the form lists them (1 the lowest); 0 none
 	Level      int     `json:"level"`     // 0 an ordinary alert, up to MaxLevel for the biggest events
 }
 
@@ -154,9 +154,9 @@ func Resolve(typ string, amount int, st Style, d Defaults) (look Look, durationS
 		look.Level = level(defaultLevels[typ], amount)
 		if i, ok := TierFor(st.Tiers, amount); ok {
 			t := st.Tiers[i]
-			look.Tier = i + 1
 			// The streamer's tiers, in order of minimum, are the levels when they set any.
-			look.Level = min(MaxLevel, 1+rank(st.Tiers, i))
+			look.Tier = 1 + rank(st.Tiers, i)
+			look.Level = min(MaxLevel, look.Tier)
 			look.Image = or(t.Image, look.Image)
 			look.Sound = or(t.Sound, look.Sound)
 			durationSeconds = t.DurationSeconds
@@ -182,15 +182,53 @@ func Resolve(typ string, amount int, st Style, d Defaults) (look Look, durationS
 }
 
 // styled gives al the look and sound of its type under the streamer's style (or the defaults),
-// and a tier's own duration.
+// and a tier's own duration. An alert the page may combine with others also carries the looks
+// that bigger sums take (Grow).
 func (p Policy) styled(al Alert) Alert {
 	st, _ := ParseStyle(p.Settings[al.Type].Style) // checked when saved: a broken one plays as the defaults
+	typeMs := al.DurationMs
 	look, seconds := Resolve(al.Type, al.Amount, st, p.Looks)
 	al.Style = &look
 	if seconds > 0 {
 		al.DurationMs = seconds * 1000
 	}
+	if al.Combine {
+		al.Grow = grow(al, st, p.Looks, typeMs)
+	}
 	return al
+}
+
+// grow is how a combinable alert of a tiered type looks when the page combines it with others
+// and their amounts add up to a tier or level of its own: "3 cheers: 3000 bits" plays as 3,000
+// bits do, not as the first cheer did. One step per minimum above al's amount where the look or
+// the duration changes; typeMs is the type's duration (0: the page's default).
+func grow(al Alert, st Style, d Defaults, typeMs int) []Step {
+	if _, ok := tiered[al.Type]; !ok {
+		return nil
+	}
+	mins := append([]int(nil), defaultLevels[al.Type]...)
+	for _, t := range st.Tiers {
+		mins = append(mins, t.Min)
+	}
+	sort.Ints(mins)
+	var steps []Step
+	prev, prevMs := *al.Style, al.DurationMs
+	for i, m := range mins {
+		if m <= al.Amount || (i > 0 && m == mins[i-1]) {
+			continue
+		}
+		look, seconds := Resolve(al.Type, m, st, d)
+		ms := typeMs
+		if seconds > 0 {
+			ms = seconds * 1000
+		}
+		if look == prev && ms == prevMs {
+			continue
+		}
+		steps = append(steps, Step{Min: m, Style: &look, DurationMs: ms})
+		prev, prevMs = look, ms
+	}
+	return steps
 }
 
 // level counts the minimums that amount reaches.

@@ -1,6 +1,7 @@
 package overlay
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -65,12 +66,13 @@ func TestResolveStreamerStyleAndTiers(t *testing.T) {
 		look.Tier != 0 || look.Level != 0 || d != 0 {
 		t.Fatalf("10 bits, below every tier: %+v, %d", look, d)
 	}
+	// Tiers are numbered by minimum, as the form lists them, whatever order they were stored in.
 	look, d = Resolve(eventsub.ChannelCheer, 50, st, testDefaults)
-	if look.Tier != 2 || look.Level != 1 || look.Image != st.Image || look.Sound != "/media/BBBBBBBBBBBBBBBBBBBBBB" || d != 0 {
+	if look.Tier != 1 || look.Level != 1 || look.Image != st.Image || look.Sound != "/media/BBBBBBBBBBBBBBBBBBBBBB" || d != 0 {
 		t.Fatalf("50 bits: the lower tier's sound, the type's image: %+v, %d", look, d)
 	}
 	look, d = Resolve(eventsub.ChannelCheer, 100000, st, testDefaults)
-	if look.Tier != 1 || look.Level != 2 || look.Image != "https://example.com/big.gif" || look.Sound != "https://example.com/big.mp3" || d != 12 {
+	if look.Tier != 2 || look.Level != 2 || look.Image != "https://example.com/big.gif" || look.Sound != "https://example.com/big.mp3" || d != 12 {
 		t.Fatalf("100,000 bits: the top tier: %+v, %d", look, d)
 	}
 	// Tiers mean nothing for a type without an amount.
@@ -161,5 +163,44 @@ func TestPolicyStylesAlerts(t *testing.T) {
 	p.Settings[eventsub.ChannelCheer] = store.AlertSetting{Type: eventsub.ChannelCheer, Enabled: true, Style: "not json"}
 	if al := p.Alert(store.Event{ID: 3, Type: eventsub.ChannelCheer, Payload: `{"bits": 10}`}); al.Style.Tier != 0 || al.Style.Sound != testDefaults.Sound || al.DurationMs != 0 {
 		t.Fatalf("a broken style plays as the defaults: %+v", al.Style)
+	}
+}
+
+// TestCombinableAlertsGrow: a cheer the page may combine carries the looks that bigger sums take,
+// so that "3 cheers: 3000 bits" plays as 3,000 bits do and not as the first cheer did: one step
+// per minimum above its own amount where the look or the duration changes, the streamer's tiers
+// and the default levels alike. A cheer with a message, which never combines, carries none.
+func TestCombinableAlertsGrow(t *testing.T) {
+	st := Style{Tiers: []Tier{{Min: 5000, Image: "https://example.com/huge.gif", DurationSeconds: 20}, {Min: 250, DurationSeconds: 8}}}
+	p := Policy{Looks: testDefaults, Settings: map[string]store.AlertSetting{
+		eventsub.ChannelCheer: {Type: eventsub.ChannelCheer, Enabled: true, DurationSeconds: 4, Style: st.JSON()},
+	}}
+	al := p.Alert(store.Event{ID: 1, Type: eventsub.ChannelCheer, UserName: "Tiny", Payload: `{"bits": 1, "message": "Cheer1"}`})
+	if !al.Combine || al.Style.Level != 0 || al.DurationMs != 4000 {
+		t.Fatalf("1 bit: %+v %+v", al, al.Style)
+	}
+	type step struct{ min, level, tier, ms int }
+	var got []step
+	for _, s := range al.Grow {
+		got = append(got, step{s.Min, s.Style.Level, s.Style.Tier, s.DurationMs})
+		if want, _ := Resolve(eventsub.ChannelCheer, s.Min, st, testDefaults); *s.Style != want {
+			t.Errorf("the step from %d looks %+v, want %+v as %d bits do", s.Min, *s.Style, want, s.Min)
+		}
+	}
+	// 100 bits: the first default level; 250 the streamer's tier 1 (8 s); 1000 and 10000 change
+	// nothing the streamer's tiers have not (the streamer's tiers are the levels past 250);
+	// 5000 the streamer's tier 2 (20 s).
+	want := []step{{100, 1, 0, 4000}, {250, 1, 1, 8000}, {5000, 2, 2, 20000}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("the growth of a 1-bit cheer: %v, want %v", got, want)
+	}
+	if big := p.Alert(store.Event{ID: 2, Type: eventsub.ChannelCheer, UserName: "Big", Payload: `{"bits": 6000, "message": "Cheer6000"}`}); len(big.Grow) != 0 {
+		t.Errorf("a cheer past the top tier grows: %+v", big.Grow)
+	}
+	if msg := p.Alert(store.Event{ID: 3, Type: eventsub.ChannelCheer, UserName: "Chatty", Payload: `{"bits": 1, "message": "Cheer1 hello"}`}); msg.Combine || len(msg.Grow) != 0 {
+		t.Errorf("a cheer with a message: combine %v, grow %+v", msg.Combine, msg.Grow)
+	}
+	if f := p.Alert(store.Event{ID: 4, Type: eventsub.ChannelFollow, UserName: "Fan", Payload: `{}`}); !f.Combine || len(f.Grow) != 0 {
+		t.Errorf("a follow (no amount): combine %v, grow %+v", f.Combine, f.Grow)
 	}
 }
