@@ -81,15 +81,37 @@ func contains(s []string, v string) bool {
 	return false
 }
 
+// separators are what a template puts between the rest and a {message}: dropped with an empty one.
+const separators = " \t:;,-–—|·"
+
+// trimSeparator drops the separator at the end of the line's last text, and the text if nothing
+// is left of it.
+func trimSeparator(line []Segment) []Segment {
+	n := len(line)
+	if n == 0 || line[n-1].User != "" {
+		return line
+	}
+	if line[n-1].Text = strings.TrimRight(line[n-1].Text, separators); line[n-1].Text == "" {
+		return line[:n-1]
+	}
+	return line
+}
+
 // Fill fills tmpl in: {user} becomes a segment the page highlights, {amount} and {message} text.
 // Anything else in braces (a template saved before placeholders were checked) stays as typed.
-// The page sets each segment as text, never as HTML.
+// An empty message takes the separator before it along. The page sets each segment as text,
+// never as HTML.
 func Fill(tmpl, user string, amount int, message string) []Segment {
 	var line []Segment
+	lead := false // an empty message began the line: the separator after it goes too
 	text := func(s string) {
+		if lead {
+			s = strings.TrimLeft(s, separators)
+		}
 		if s == "" {
 			return
 		}
+		lead = false
 		if n := len(line); n > 0 && line[n-1].User == "" {
 			line[n-1].Text += s
 			return
@@ -108,10 +130,16 @@ func Fill(tmpl, user string, amount int, message string) []Segment {
 		case phUser:
 			if user != "" {
 				line = append(line, Segment{User: user})
+				lead = false
 			}
 		case phAmount:
 			text(strconv.Itoa(amount))
 		case phMessage:
+			if message == "" {
+				// "{user} cheered: {message}" with no message ends "cheered", not "cheered:".
+				line = trimSeparator(line)
+				lead = len(line) == 0
+			}
 			text(message)
 		default:
 			text(ph)

@@ -36,6 +36,17 @@ func TestFill(t *testing.T) {
 			t.Errorf("Fill(%q) = %+v, want %+v", tc.tmpl, got, tc.want)
 		}
 	}
+	// A cheer with nothing but cheermotes has no message: no dangling separator before it.
+	for tmpl, want := range map[string][]overlay.Segment{
+		"{user} threw {amount} bits — {message}": {{User: "Ann"}, {Text: " threw 100 bits"}},
+		"{user}: {message}":                      {{User: "Ann"}},
+		"{user} cheered! {message}":              {{User: "Ann"}, {Text: " cheered!"}},
+		"{message} — thanks {user}":              {{Text: "thanks "}, {User: "Ann"}},
+	} {
+		if got := overlay.Fill(tmpl, "Ann", 100, ""); !slices.Equal(got, want) {
+			t.Errorf("Fill(%q) with no message = %+v, want %+v", tmpl, got, want)
+		}
+	}
 	// The line's JSON is the contract the page reads.
 	b, _ := json.Marshal(overlay.Fill("Thanks {user}!", "Ann", 0, ""))
 	if string(b) != `[{"text":"Thanks "},{"user":"Ann"},{"text":"!"}]` {
