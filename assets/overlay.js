@@ -206,14 +206,15 @@
 
     // Every state is on the one box and its one image and audio element: nothing grows.
     image.addEventListener("load", () => { box.dataset.image = "loaded"; });
-    image.addEventListener("error", () => { box.dataset.image = "failed"; image.hidden = true; });
+    image.addEventListener("error", () => { box.dataset.image = "failed"; image.hidden = true; box.dataset.layout = "above"; });
     sound.addEventListener("playing", () => { box.dataset.sound = "playing"; });
     sound.addEventListener("ended", () => { box.dataset.sound = "ended"; });
 
     // Only our own paths and https URLs the streamer entered (the server checked them too).
     const safeURL = (u) => typeof u === "string" && (/^\/[^/\\]/.test(u) || /^https:\/\//.test(u)) ? u : "";
     const colour = (c, def) => /^#[0-9a-f]{6}$/i.test(c || "") ? c : def;
-    const rgba = (hex, alpha) => "rgba(" + [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)).join(", ") + ", " + alpha + ")";
+    const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const dark = (hex) => { const [r, g, b] = rgb(hex); return 0.299 * r + 0.587 * g + 0.114 * b < 128; };
 
     // show puts alert a in the box: its words (a template's line is segments: text, and the names
     // it highlights), its image and sound, layout, colours and size, and a bigger treatment for a
@@ -226,15 +227,19 @@
       const st = a.style || {};
       box.dataset.type = a.type;
       box.dataset.id = String(a.id);
-      box.dataset.layout = st.layout === "beside" ? "beside" : "above";
+      const img = safeURL(st.image);
+      // Beside what? With no image the text is centred, as above.
+      box.dataset.layout = st.layout === "beside" && img !== "" ? "beside" : "above";
       box.dataset.level = String(Math.min(3, Math.max(0, Number(st.level) || 0)));
       box.dataset.tier = String(Number(st.tier) || 0);
-      box.style.setProperty("--alert-text", colour(st.text_color, "#efeff1"));
+      const text = colour(st.text_color, "#efeff1");
+      box.style.setProperty("--alert-text", text);
+      box.dataset.text = dark(text) ? "dark" : "light";
       box.style.setProperty("--alert-name", colour(st.name_color, "#bf94ff"));
-      box.style.setProperty("--alert-bg", rgba(colour(st.background, "#18181b"), 0.97));
+      // Opaque: nothing of the game shows through the box.
+      box.style.setProperty("--alert-bg", colour(st.background, "#18181b"));
       box.style.setProperty("--alert-font", String(Math.min(160, Math.max(16, Number(st.font_size) || 44))));
 
-      const img = safeURL(st.image);
       delete box.dataset.image;
       image.hidden = img === "";
       if (img === "") image.removeAttribute("src");
