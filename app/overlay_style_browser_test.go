@@ -205,19 +205,43 @@ func testWAV(seconds int) []byte {
 // alertScreenshotPath is where UPDATE_SCREENSHOT=1 writes the README's alert screenshot.
 var alertScreenshotPath = filepath.Join("..", "assets", "alert-screenshot.png")
 
-// gameScene is a made-up game frame (sky, hills, a HUD with small text) put behind the overlay,
-// as OBS composites it over a game.
+// gameScene is a made-up game frame put behind the overlay, as OBS composites it over a game:
+// sky, sun and clouds, mountains, grass and earth, trees, a player and a slime, and a HUD (health
+// and mana bars, level, score, a hotbar and a minimap). Every size is relative to the page, so it
+// looks the same at any viewport; no two pieces of text overlap.
 const gameScene = `(() => {
 	const s = document.createElement("div");
-	s.style.cssText = "position:fixed;inset:0;z-index:-1;overflow:hidden;white-space:nowrap;font:700 28px monospace;color:#fff;" +
-		"background:linear-gradient(#5fb3ff 0%,#bfe6ff 55%,#6cbf5a 55%,#3f8f3a 100%)";
-	const add = (css, text) => { const d = document.createElement("div"); d.style.cssText = "position:absolute;" + css; d.textContent = text || ""; s.append(d); };
-	add("left:-10%;right:40%;top:38%;height:40%;background:#4a7f4a;clip-path:polygon(0 100%,30% 10%,60% 100%)");
-	add("left:35%;right:-10%;top:30%;height:48%;background:#2f6b45;clip-path:polygon(0 100%,45% 0,100% 100%)");
-	add("left:8%;top:8%;width:110px;height:110px;border-radius:50%;background:#fff3a0");
-	for (let i = 0; i < 14; i++) add("left:" + (i * 7.3) + "%;top:" + (20 + (i % 5) * 9) + "%;opacity:.85;text-shadow:0 2px 3px #000", "QUEST LOG: defeat the dragon at the old bridge");
-	add("left:32px;bottom:32px;padding:16px 24px;background:rgba(0,0,0,.55);border-radius:8px", "HP 87/100   MP 40/60   SCORE 012,450");
-	add("right:32px;bottom:32px;width:260px;height:260px;background:rgba(0,0,0,.55);border:4px solid #fff;border-radius:8px");
+	s.style.cssText = "position:fixed;inset:0;z-index:-1;overflow:hidden;font:700 2.6vh/1 monospace;color:#fff;" +
+		"background:linear-gradient(#4f9fe8 0%,#a9dcff 58%,#76c45f 58%,#3d8a3a 100%)";
+	const add = (css, text) => { const d = document.createElement("div"); d.style.cssText = "position:absolute;" + css; if (text) d.textContent = text; s.append(d); };
+	add("left:78%;top:9%;width:9%;aspect-ratio:1;border-radius:50%;background:#fff4b0;box-shadow:0 0 6vh #fff4b0");
+	for (const [x, y, w] of [[10, 12, 14], [40, 7, 10], [58, 20, 12]]) {
+		add("left:" + x + "%;top:" + y + "%;width:" + w + "%;height:4.5%;border-radius:999px;background:rgba(255,255,255,.9)");
+		add("left:" + (x + w * 0.25) + "%;top:" + (y - 2.5) + "%;width:" + (w * 0.4) + "%;height:5%;border-radius:999px;background:rgba(255,255,255,.9)");
+	}
+	add("left:-10%;width:60%;top:30%;height:28%;background:#5c8fb0;clip-path:polygon(0 100%,35% 15%,55% 55%,75% 0,100% 100%)");
+	add("left:40%;width:70%;top:36%;height:22%;background:#6f9fbd;clip-path:polygon(0 100%,30% 20%,50% 60%,80% 5%,100% 100%)");
+	add("left:0;right:0;top:58%;height:6%;background:#5aa84a");
+	add("left:0;right:0;top:78%;bottom:0;background:#8b6a43");
+	add("left:0;right:0;top:76%;height:3%;background:#6bbf4f");
+	for (const x of [8, 22, 64, 86]) {
+		add("left:" + (x + 1.1) + "%;top:62%;width:0.8%;height:10%;background:#6b4a2b");
+		add("left:" + x + "%;top:52%;width:3%;height:14%;border-radius:50% 50% 45% 45%;background:#2f7a36");
+	}
+	add("left:30%;top:65%;width:2.6%;height:11%;border-radius:1vh 1vh .4vh .4vh;background:#d94f3d");
+	add("left:30.4%;top:61%;width:1.8%;height:5%;border-radius:50%;background:#f2c9a0");
+	add("left:55%;top:71%;width:4%;height:5%;border-radius:50% 50% 12% 12%;background:#8fd14f;box-shadow:inset 0 -.6vh 0 #6aa83a");
+	const bar = (top, colour, full) => {
+		add("left:2%;top:" + top + "%;width:18%;height:2.2%;box-sizing:border-box;background:rgba(0,0,0,.55);border:.2vh solid #fff;border-radius:.6vh");
+		add("left:2.3%;top:" + (top + 0.5) + "%;width:" + (17.4 * full) + "%;height:1.2%;background:" + colour + ";border-radius:.3vh");
+	};
+	bar(3, "#e0443e", 0.87);
+	bar(6.5, "#3e7be0", 0.66);
+	add("left:2%;top:10%;padding:.6vh 1vh;background:rgba(0,0,0,.55);border-radius:.6vh", "LV 12");
+	add("right:2%;top:3%;padding:.8vh 1.4vh;background:rgba(0,0,0,.55);border-radius:.6vh", "SCORE 012,450");
+	add("right:2%;bottom:3%;width:12%;aspect-ratio:1;box-sizing:border-box;background:rgba(20,40,20,.7);border:.3vh solid #fff;border-radius:.8vh");
+	add("right:7.5%;bottom:9%;width:1vh;height:1vh;border-radius:50%;background:#ffd84a");
+	for (let i = 0; i < 6; i++) add("left:" + (35 + i * 5.2) + "%;bottom:3%;width:4.4%;aspect-ratio:1;box-sizing:border-box;background:rgba(0,0,0,.5);border:.2vh solid rgba(255,255,255,.8);border-radius:.6vh");
 	document.body.append(s);
 })(); undefined`
 
@@ -246,6 +270,9 @@ func TestBrowserOverlayAlertScalesOverAScene(t *testing.T) {
 			"message": "Cheer10000 for the dragon fight, you earned every one of these", "bits": 10000,
 		}))
 		b.poll("the cheer with the default gem and fanfare", alertPlaying(`/assets/alerts/gem.`, `/assets/alerts/fanfare.`))
+		if detail := browserRun(b, chromedp.Evaluate[string](`document.querySelector('[data-testid="alert"] .alert-detail').textContent`)); detail != "for the dragon fight, you earned every one of these" {
+			t.Errorf("the cheer's message reads %q on stream, want it without its cheermote", detail)
+		}
 		// Wait for the enter animation to finish (headless tabs advance animations on frames asked for).
 		b.do(chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => a.playState !== "running" || a.effect.getTiming().iterations === Infinity)`,
 			chromedp.WithPollingTimeout(hangGuard)))
