@@ -17,7 +17,8 @@ import (
 // TestBrowserOverlay proves the OBS overlay in a real Chromium: an alert plays for each signed
 // event that reaches the webhook; after a dropped connection the missed alert plays once and
 // earlier ones do not replay; a reload replays nothing already shown; a flood of follows plays
-// as one alert; and rotating the URL stops the old overlay. The overlay tab reaches the app
+// as one alert; what was cleared or came in safe mode does not play after a reload either; and
+// rotating the URL stops the old overlay. The overlay tab reaches the app
 // through the cut proxy; a second tab is the streamer's dashboard.
 func TestBrowserOverlay(t *testing.T) {
 	chromium := chromiumPath(t)
@@ -86,6 +87,25 @@ func TestBrowserOverlay(t *testing.T) {
 		o.waitPlayed("After_Clear followed")
 		o.expectPlayed([]string{"After_Reload followed", "200 new followers", "After_Flood followed", "After_Clear followed"})
 
+		// What the overlay was not to play stays unplayed after an OBS reload: a follow cleared from
+		// the queue, and one that came in safe mode, once follow alerts are back on.
+		o.overlayControl("pause", "pause clear resume pause")
+		mustDeliver(t, app.URL, follower("Cleared_Then_Reload"))
+		o.poll("the follow to wait in the paused queue", `document.body.dataset.queued === "1"`)
+		o.overlayControl("clear", "pause clear resume pause clear")
+		o.overlayControl("resume", "pause clear resume pause clear resume")
+		o.safeMode(true)
+		resumeAt := `Number(localStorage.getItem(document.body.dataset.storageKey))`
+		before := browserRun(o, chromedp.Evaluate[int64](resumeAt))
+		mustDeliver(t, app.URL, follower("In_Safe_Mode"))
+		o.poll("the overlay to note the follow it skips", fmt.Sprintf(`%s > %d`, resumeAt, before))
+		o.safeMode(false)
+		o.do(chromedp.Reload())
+		o.poll("the reloaded overlay's stream to open", `document.body.dataset.state === "live"`)
+		mustDeliver(t, app.URL, follower("After_Safe_Mode"))
+		o.waitPlayed("After_Safe_Mode followed")
+		o.expectPlayed([]string{"After_Safe_Mode followed"})
+
 		// The dashboard's preview frame plays a sample with the unsaved template and CSS; the CSS is
 		// a <style>'s text, so markup in it never runs.
 		o.do(chromedp.Navigate(proxy.URL + "/dashboard"))
@@ -126,6 +146,20 @@ func TestBrowserOverlay(t *testing.T) {
 	})
 }
 
+// safeMode turns safe mode (follow alerts off) on or off with the dashboard's form, posted from
+// this tab (which has the streamer's session cookie).
+func (b *browser) safeMode(on bool) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.__safe = undefined;
+	fetch("/dashboard").then((r) => r.text()).then((html) => {
+		const doc = new DOMParser().parseFromString(html, "text/html");
+		const form = new FormData(doc.querySelector('[data-testid="overlay-safe-toggle"]').form);
+		form.set("on", %q);
+		return fetch("/dashboard/overlay/safe-mode", { method: "POST", body: new URLSearchParams(form) });
+	}).then((r) => { window.__safe = r.ok; }); undefined`, map[bool]string{true: "1", false: "0"}[on])))
+	b.poll("safe mode to be saved", `window.__safe === true`)
+}
+
 // rotateOverlay presses the dashboard's overlay button and returns the overlay path it shows,
 // once it differs from old.
 func (b *browser) rotateOverlay(old string) string {
@@ -144,11 +178,15 @@ func (b *browser) rotateOverlay(old string) string {
 // streamer's session cookie), and waits until the overlay has obeyed the commands in seen.
 func (b *browser) overlayControl(action, seen string) {
 	b.t.Helper()
-	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`fetch("/dashboard").then((r) => r.text()).then((html) => {
-		const doc = new DOMParser().parseFromString(html, "text/html");
-		const form = new FormData(doc.querySelector('[data-testid="overlay-control"][data-action=%q]').form);
-		return fetch("/dashboard/overlay/control", { method: "POST", body: new URLSearchParams(form) });
-	}); undefined`, action)))
+	// The dashboard offers Pause or Resume as the overlay last reported: ask until it offers action.
+	b.do(chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(async () => {
+		for (;;) {
+			const doc = new DOMParser().parseFromString(await (await fetch("/dashboard")).text(), "text/html");
+			const button = doc.querySelector('[data-testid="overlay-control"][data-action=%q]');
+			if (button) return fetch("/dashboard/overlay/control", { method: "POST", body: new URLSearchParams(new FormData(button.form)) });
+			await new Promise((done) => setTimeout(done, 200));
+		}
+	})(); undefined`, action)))
 	b.poll("the overlay to obey "+action, fmt.Sprintf(`window.__tev.controls.join(" ") === %q`, seen))
 }
 

@@ -1,6 +1,8 @@
-// The OBS overlay: each alert from the stream plays once, one at a time, then hides. The last
-// shown id is kept in localStorage, so a reload of the browser source (which the browser's own
-// reconnect does not cover) resumes after it and replays nothing already shown.
+// The OBS overlay: each alert from the stream plays once, one at a time, then hides. Where a
+// reload of the browser source (which the browser's own reconnect does not cover) resumes is kept
+// in localStorage: before the oldest alert still waiting, else after every event the server dealt
+// with (played, cleared, dropped, or skipped because its type was off), so that a reload replays
+// nothing already shown or meant not to show.
 //
 // The queue lives here. The streamer's rules for heavy traffic (sent with the page and again in
 // a "settings" event whenever they are saved) bound it: at most rules.max alerts wait (the
@@ -29,7 +31,8 @@
   let dropped = 0; // by rules.max, since the page loaded
   let rules = parseJSON(body.dataset.queueRules) || {};
   let source = null; // the stream; none in the preview
-  let last = 0; // the newest alert id shown (kept in localStorage)
+  let seen = 0; // the newest event id the server sent or skipped
+  let saved = -1; // the resume point last kept in localStorage
   let sentAt = 0; // when the queue was last reported
   let pending = 0; // a report waiting for its second
 
@@ -50,8 +53,8 @@
     return;
   }
 
-  last = Number(localStorage.getItem(key)) || 0;
-  const url = body.dataset.streamUrl + (last > 0 ? "?after=" + last : "");
+  seen = Number(localStorage.getItem(key)) || 0;
+  const url = body.dataset.streamUrl + (seen > 0 ? "?after=" + seen : "");
   source = new EventSource(url);
   source.onopen = () => { body.dataset.state = "live"; report(); };
   source.onerror = () => {
@@ -63,11 +66,17 @@
   setInterval(report, 10000);
   source.addEventListener("alert", (e) => {
     const a = JSON.parse(e.data);
+    seen = Math.max(seen, a.id);
     if (!combined(a)) queue.push(a);
     trim();
     shorten();
     queued();
     next();
+  });
+  // An event that does not play (its type is off): a reload must not play it either.
+  source.addEventListener("skip", (e) => {
+    seen = Math.max(seen, Number(e.data) || 0);
+    save();
   });
   // The dashboard's queue buttons. Pause holds the queue (the alert on screen finishes);
   // skip ends the alert on screen; clear drops every alert still waiting.
@@ -102,6 +111,7 @@
     const text = rules.combine && a.combine && rules.combine[a.type];
     const into = text && queue.find((w) => w.type === a.type && w.combine);
     if (!into) return false;
+    into.first = into.first || into.id; // a reload resumes before the oldest it holds
     into.count = (into.count || 1) + 1;
     into.amount = (into.amount || 0) + (a.amount || 0);
     into.id = Math.max(into.id, a.id); // played, it stands for both: neither replays
@@ -142,7 +152,20 @@
   function queued() {
     body.dataset.queued = String(queue.length);
     body.dataset.dropped = String(dropped);
+    save();
     report();
+  }
+
+  // save keeps where a reload resumes: just before the oldest alert still waiting (it plays after
+  // the reload), else after everything seen. Test alerts (id 0) are not stored events.
+  function save() {
+    if (!source) return;
+    const waiting = queue.reduce((m, a) => (a.id > 0 ? Math.min(m, a.first || a.id) : m), Infinity);
+    const at = waiting === Infinity ? seen : waiting - 1;
+    if (at !== saved) {
+      saved = at;
+      localStorage.setItem(key, String(at));
+    }
   }
 
   // next plays the first waiting alert, unless one is on screen or the queue is paused.
@@ -152,10 +175,6 @@
     const a = queue.shift();
     queued();
     show(a);
-    if (a.id > last) {
-      last = a.id;
-      localStorage.setItem(key, String(last));
-    }
     announce("tev:played", { id: a.id, type: a.type, text: box.querySelector(".alert-line").textContent.replace(/\s+/g, " ").trim() });
     startedAt = Date.now();
     const d = lengthOf(a, queue.length > 0);

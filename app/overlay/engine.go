@@ -15,6 +15,9 @@ type Options struct {
 	Policy Policy
 	Now    func() time.Time
 	Play   func(Alert) // writes an alert to the overlay
+	// Skip, if set, is told the id of an event that will never play (its type is off, it is too
+	// old or not an alert) when no earlier follow is held: the page resumes after it.
+	Skip func(id int64)
 }
 
 // Engine turns one overlay stream's events, in id order, into alerts. Follows are held until
@@ -56,6 +59,9 @@ func (e *Engine) Add(ev store.Event) {
 	e.cursor = ev.ID
 	now := e.o.Now()
 	if !Alertable(ev, now, e.o.MaxAge) || !e.o.Policy.Plays(ev.Type) {
+		if e.o.Skip != nil && e.heldN == 0 {
+			e.o.Skip(ev.ID)
+		}
 		return
 	}
 	if ev.Type != eventsub.ChannelFollow {

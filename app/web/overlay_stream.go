@@ -16,7 +16,7 @@ import (
 )
 
 // overlayStream is the overlay's SSE stream: one "alert" per new event, with the event id as
-// the SSE id. A reconnect resumes after Last-Event-ID (the browser's own reconnect) or ?after=
+// the SSE id, or a "skip" with its id for an event that does not play. A reconnect resumes after Last-Event-ID (the browser's own reconnect) or ?after=
 // (the page's last shown alert, kept across OBS reloads); a first connect starts from now.
 // Alerts older than the max age are skipped, so an outage does not dump a backlog on stream.
 func (s *Server) overlayStream(c *gin.Context) error {
@@ -122,7 +122,10 @@ func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay
 
 	e := overlay.NewEngine(overlay.Options{Cursor: after, MaxAge: s.cfg.OverlayMaxAge, Flood: s.flood, Now: s.now,
 		Policy: s.policyOf(ov, settings),
-		Play:   func(al overlay.Alert) { writeAlert(w, al) }})
+		Play:   func(al overlay.Alert) { writeAlert(w, al) },
+		// An event that does not play (safe mode, a type switched off) moves the page's resume point
+		// too: turned back on, it must not play after an OBS reload.
+		Skip: func(id int64) { writeSSE(w, "skip", id, strconv.FormatInt(id, 10)) }})
 	if replay {
 		if err := s.overlayCatchUp(c, e, b); err != nil {
 			s.log.Error("overlay catch-up", "broadcaster_id", b, "err", err)
