@@ -116,7 +116,7 @@ func TestBrowserOverlayQueue(t *testing.T) {
 		}
 		o.poll("the three cheers to wait as one alert", `document.body.dataset.queued === "1"`)
 		dash.queueButton("resume")
-		o.waitPlayed("3 cheers: 2001 bits")
+		o.waitPlayed("3 cheers: 2,001 bits")
 		if level := browserRun(o, chromedp.Evaluate[string](`window.__combinedLevel`)); level != "2" {
 			t.Errorf("the combined 2,001-bit alert played at level %q, want 2 (as 1,000 bits and more)", level)
 		}

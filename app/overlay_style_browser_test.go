@@ -73,7 +73,7 @@ func TestBrowserOverlayAlertImageAndSound(t *testing.T) {
 			"broadcaster_user_id": demoBroadcaster, "broadcaster_user_login": "demo_streamer", "broadcaster_user_name": "Demo Streamer",
 			"message": "Cheer5000 take my bits", "bits": 5000,
 		}))
-		b.waitPlayed("Big_Bits cheered 5000 bits")
+		b.waitPlayed("Big_Bits cheered 5,000 bits")
 		b.poll("the cheer's uploaded image and its tier's uploaded sound", alertPlaying(`/media/`, `/media/`))
 		if tier := browserRun(b, chromedp.Evaluate[string](`document.querySelector('[data-testid="alert"]').dataset.tier`)); tier != "1" {
 			t.Errorf("the 5,000-bit cheer played tier %q, want 1", tier)

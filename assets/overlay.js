@@ -117,7 +117,7 @@
     into.id = Math.max(into.id, a.id); // played, it stands for both: neither replays
     into.user = "";
     into.detail = "";
-    into.text = text.replace("{n}", String(into.count)).replace("{amount}", String(into.amount));
+    into.text = text.replace("{n}", into.count.toLocaleString("en-US")).replace("{amount}", into.amount.toLocaleString("en-US"));
     delete into.line;
     // The sum plays as that amount does: the last step of the server's growth table it reaches.
     const step = (into.grow || []).filter((s) => s.min <= into.amount).pop();

@@ -3,6 +3,7 @@ package eventsub
 import (
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Subscription types the app knows by name.
@@ -70,10 +71,10 @@ var catalog = []Kind{
 			w.Kind, w.Icon = "gift", "❖"
 			w.Action = "gifted " + plural(p.Total, "sub", "subs")
 			if p.Tier == "2000" || p.Tier == "3000" {
-				w.Action = fmt.Sprintf("gifted %d %s %s", p.Total, tierName(p.Tier), pluralWord(p.Total, "sub", "subs"))
+				w.Action = fmt.Sprintf("gifted %s %s %s", Grouped(p.Total), tierName(p.Tier), pluralWord(p.Total, "sub", "subs"))
 			}
 			if p.CumulativeTotal != nil && *p.CumulativeTotal > 0 {
-				w.Detail = fmt.Sprintf("%d gifted in this channel so far", *p.CumulativeTotal)
+				w.Detail = Grouped(*p.CumulativeTotal) + " gifted in this channel so far"
 			}
 			w.anonymous(p.IsAnonymous)
 		},
@@ -352,7 +353,26 @@ func tierNumber(t string) int {
 }
 
 func plural(n int, one, many string) string {
-	return strconv.Itoa(n) + " " + pluralWord(n, one, many)
+	return Grouped(n) + " " + pluralWord(n, one, many)
+}
+
+// Grouped writes n with its thousands grouped by commas ("10,000"), so that 10,000 bits never
+// read like 1,000 on a dashboard or on stream.
+func Grouped(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
 func pluralWord(n int, one, many string) string {

@@ -130,3 +130,11 @@ func TestCatalogUnits(t *testing.T) {
 		t.Errorf("cheer: reward %q tier %d", k.Reward(p), k.Tier(p))
 	}
 }
+
+func TestGrouped(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 10000: "10,000", 1234567: "1,234,567", -2500: "-2,500"} {
+		if got := eventsub.Grouped(n); got != want {
+			t.Errorf("Grouped(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func TestPolicyAlert(t *testing.T) {
 	follow := store.Event{ID: 8, Type: eventsub.ChannelFollow, UserLogin: "bob"}
 
 	a := overlay.Policy{}.Alert(cheer)
-	if a.ID != 7 || a.User != "Ann" || a.Text != "cheered 10000 bits" || a.Detail != "what a play!" || a.Amount != 10000 || a.Line != nil || a.DurationMs != 0 {
+	if a.ID != 7 || a.User != "Ann" || a.Text != "cheered 10,000 bits" || a.Detail != "what a play!" || a.Amount != 10000 || a.Line != nil || a.DurationMs != 0 {
 		t.Fatalf("cheer alert %+v", a)
 	}
 	if a := (overlay.Policy{}).Alert(follow); a.User != "bob" || a.Text != "followed" || a.Amount != 0 {
@@ -94,7 +94,7 @@ func TestPolicyAlert(t *testing.T) {
 	}}
 	a = p.Alert(cheer)
 	if a.User != "" || a.Text != "" || a.Detail != "" || a.DurationMs != 9000 || a.Amount != 10000 ||
-		len(a.Line) != 2 || a.Line[0].User != "Ann" || a.Line[1].Text != " sent 10000: what a play!" {
+		len(a.Line) != 2 || a.Line[0].User != "Ann" || a.Line[1].Text != " sent 10,000: what a play!" {
 		t.Fatalf("templated cheer alert %+v", a)
 	}
 

@@ -3,7 +3,6 @@ package overlay
 import (
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/twitch-event-viewer/tev/app/eventsub"
@@ -133,7 +132,7 @@ func Fill(tmpl, user string, amount int, message string) []Segment {
 				lead = false
 			}
 		case phAmount:
-			text(strconv.Itoa(amount))
+			text(eventsub.Grouped(amount))
 		case phMessage:
 			if message == "" {
 				// "{user} cheered: {message}" with no message ends "cheered", not "cheered:".
