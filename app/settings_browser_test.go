@@ -53,14 +53,19 @@ func TestBrowserAlertSettingsInPlace(t *testing.T) {
 	b.poll("Saved", `!!document.querySelector('[data-testid="overlay-alerts-saved"]') && !document.querySelector('[data-testid="alert-error"]')`)
 	b.poll("the page kept as it was after saving", kept)
 
-	// The preview: a 1920×1080 page, scaled to the panel's width, 16:9.
+	// The preview: before the first one, the frame says what it is for; then a 1920×1080 page,
+	// scaled to the panel's width, 16:9.
+	hint := `getComputedStyle(document.querySelector('[data-testid="overlay-preview-hint"]')).display !== "none" &&
+		getComputedStyle(document.querySelector('iframe[name="overlay-preview"]')).visibility === "hidden"`
+	b.poll("the preview frame's hint", hint)
 	b.do(chromedp.Click(chromedp.CSS(`[data-testid="overlay-preview-button"]`)))
 	b.poll("the preview at 1920×1080, scaled to the panel", `(() => {
 		const f = document.querySelector('iframe[name="overlay-preview"]');
 		const w = f.contentWindow, box = f.getBoundingClientRect(), frame = f.parentElement;
 		return !!w.document.querySelector('[data-testid="alert"]') && w.innerWidth === 1920 && w.innerHeight === 1080 &&
 			Math.abs(box.width - frame.clientWidth) < 1 && Math.abs(box.height - frame.clientHeight) < 1 &&
-			Math.abs(box.height - box.width * 9 / 16) < 1 && box.width < 1920;
+			Math.abs(box.height - box.width * 9 / 16) < 1 && box.width < 1920 &&
+			getComputedStyle(f).visibility === "visible" && getComputedStyle(frame.querySelector('[data-testid="overlay-preview-hint"]')).display === "none";
 	})()`)
 
 	// Safe mode and the Follows box are one switch.

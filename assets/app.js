@@ -4,6 +4,7 @@
 // that stay open once opened, and no request that fails without a word.
 (() => {
   "use strict";
+  document.documentElement.classList.add("js"); // styles that only make sense with this script
 
   // ---- times --------------------------------------------------------------------------------
   const absolute = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -202,6 +203,13 @@
     if (fit) for (const f of root.querySelectorAll(".overlay-preview-frame")) fit.observe(f);
   }
   document.addEventListener("htmx:afterSettle", (e) => fitPreviews(e.detail.elt.parentNode || document));
+  // The frame shows its hint until a preview has loaded in it (load does not bubble: capture).
+  document.addEventListener("load", (e) => {
+    const f = e.target;
+    if (f.matches && f.matches("iframe.overlay-preview") && f.contentWindow.location.href !== "about:blank") {
+      f.parentElement.classList.add("shown");
+    }
+  }, true);
 
   // ---- copy ---------------------------------------------------------------------------------
   function copyFrom(button) {
