@@ -60,6 +60,7 @@ type Server struct {
 	admission  *admission
 	sessions   *sessionCache
 	stateLimit *stateLimiter // overlay pages' queue reports, per overlay
+	refused    refusals      // the rate-limited warning about refused webhooks
 	router     *gin.Engine
 
 	closing   chan struct{} // closed by Close: open SSE streams end
@@ -152,8 +153,9 @@ func (s *Server) logRequests(c *gin.Context) {
 	switch {
 	case c.FullPath() == "/healthz" || c.FullPath() == "/assets/*file" || c.FullPath() == "/metrics":
 		level = slog.LevelDebug
-	case c.FullPath() == "/webhooks/twitch" && c.Writer.Status() < 300:
-		// Thousands a second under load: tev_webhooks_total counts them; refusals still log.
+	case c.FullPath() == "/webhooks/twitch" && (c.Writer.Status() < 300 || c.GetBool(refusedKey)):
+		// Thousands a second under load, or from anyone: tev_webhooks_total counts them, and
+		// refusals are summed up by the rate-limited "webhook refused" warning.
 		level = slog.LevelDebug
 	}
 	s.log.LogAttrs(c.Request.Context(), level, "http request",
@@ -161,12 +163,17 @@ func (s *Server) logRequests(c *gin.Context) {
 		slog.Int("status", c.Writer.Status()), slog.Duration("duration", time.Since(start)))
 }
 
-// logPath is the request's path as logs may show it: an overlay's token is its credential.
+// logPath is the request's path as logs may show it: an overlay's token is its credential,
+// whether or not the path matched a route, and a stranger's path is cut short.
 func logPath(c *gin.Context) string {
-	if strings.HasPrefix(c.FullPath(), "/overlay/:token") {
-		return strings.Replace(c.FullPath(), ":token", "…", 1)
+	route := c.FullPath()
+	switch {
+	case strings.HasPrefix(route, "/overlay/:token"):
+		return strings.Replace(route, ":token", "…", 1)
+	case route == "":
+		return clip(maskOverlay(c.Request.URL.Path))
 	}
-	return c.Request.URL.Path
+	return clip(c.Request.URL.Path)
 }
 
 // securityHeaders applies to every response.

@@ -27,6 +27,7 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		s.metrics.Webhook(metrics.Malformed)
+		s.refuse(c, err)
 		if errors.As(err, &tooBig) {
 			return &httpError{http.StatusRequestEntityTooLarge, "message too large", nil}
 		}
@@ -34,8 +35,7 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 	}
 	if err := eventsub.Verify(s.cfg.EventSubSecret, c.Request.Header, body, s.now()); err != nil {
 		s.metrics.Webhook(metrics.Refused)
-		s.log.Warn("webhook refused", slog.String("reason", err.Error()),
-			slog.String("message_id", c.GetHeader(eventsub.HeaderMessageID)))
+		s.refuse(c, err)
 		return forbidden("signature or timestamp invalid", err)
 	}
 	msgType := c.GetHeader(eventsub.HeaderMessageType)
@@ -65,6 +65,13 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 	default:
 		return s.notified(c, msg, arrival)
 	}
+}
+
+// refuse logs a webhook refused before its signature checked out: anyone can send those, as
+// many and as large as they like, so they share one rate-limited, clipped warning.
+func (s *Server) refuse(c *gin.Context, err error) {
+	c.Set(refusedKey, true)
+	s.refused.note(s.log, s.now(), err.Error(), c.GetHeader(eventsub.HeaderMessageID))
 }
 
 // notified stores a notification (once, whatever Twitch's retries) and answers 204.
