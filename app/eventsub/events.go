@@ -44,7 +44,8 @@ type fields struct {
 
 // Describe extracts the Facts of an event. Known types must carry their required fields (else
 // ErrMalformed); unknown types are described as well as their fields allow, falling back to the
-// subscription's condition for the broadcaster.
+// subscription's condition for the broadcaster. An event with no broadcaster id anywhere is
+// refused (ErrMalformed).
 func Describe(sub Subscription, event json.RawMessage) (Facts, error) {
 	var f fields
 	if err := json.Unmarshal(event, &f); err != nil {
@@ -59,6 +60,10 @@ func Describe(sub Subscription, event json.RawMessage) (Facts, error) {
 		facts.BroadcasterID = firstNonEmpty(f.BroadcasterUserID, f.ToBroadcasterUserID,
 			sub.Condition["broadcaster_user_id"], sub.Condition["to_broadcaster_user_id"], sub.Condition["user_id"])
 		at = firstNonEmpty(f.FollowedAt, f.StartedAt, f.RedeemedAt)
+	}
+	if facts.BroadcasterID == "" {
+		// Stored under no broadcaster, it would be in nobody's view and nobody could delete it.
+		return Facts{}, fmt.Errorf("%w: %s event has no broadcaster id", ErrMalformed, sub.Type)
 	}
 	for _, v := range required {
 		if v == "" {

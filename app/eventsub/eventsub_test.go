@@ -172,6 +172,35 @@ const (
 	revokedSubJSON = `{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","type":"channel.follow","version":"2","status":"authorization_revoked","cost":0,"condition":{"broadcaster_user_id":"1337","moderator_user_id":"1337"},"transport":{"method":"webhook","callback":"https://example.com/webhooks/twitch"},"created_at":"2019-11-16T10:11:12.634234626Z"}`
 )
 
+func TestParseDropsNUL(t *testing.T) {
+	body := `{"subscription":{"id":"f1c2\u0000","type":"channel.some_new\u0000thing","version":"\u00001","status":"enabled",` +
+		`"condition":{"broadcaster_user_id":"13\u000037"}},` +
+		`"event":{"user_id":"12\u000034","user_login":"cool\u0000_user","user_name":"\u0000Cool_User\u0000",` +
+		`"kept":"a\\u0000b","quote":"\"\u0000\"","broadcaster_user_id":"1337"}}`
+	m, err := eventsub.Parse(eventsub.TypeNotification, []byte(body))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	s := m.Subscription
+	if s.ID != "f1c2" || s.Type != "channel.some_newthing" || s.Version != "1" || s.Condition["broadcaster_user_id"] != "1337" {
+		t.Errorf("subscription = %+v, want every NUL dropped", s)
+	}
+	if n := strings.Count(string(m.Event), `\u0000`); n != 1 { // kept's escaped backslash
+		t.Errorf("raw event still carries a NUL: %s", m.Event)
+	}
+	var ev map[string]string
+	if err := json.Unmarshal(m.Event, &ev); err != nil {
+		t.Fatalf("raw event is no longer JSON: %v: %s", err, m.Event)
+	}
+	want := map[string]string{"user_id": "1234", "user_login": "cool_user", "user_name": "Cool_User",
+		"kept": `a\u0000b`, "quote": `""`, "broadcaster_user_id": "1337"}
+	for k, v := range want {
+		if ev[k] != v {
+			t.Errorf("event %s = %q, want %q", k, ev[k], v)
+		}
+	}
+}
+
 func TestParseValid(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -392,12 +421,6 @@ func TestDescribe(t *testing.T) {
 			event: `{"user_id":"1337","user_login":"cool_user","user_name":"Cool_User","email":"user@email.com"}`,
 			want:  eventsub.Facts{BroadcasterID: "1337", UserID: "1337", UserLogin: "cool_user", UserName: "Cool_User"},
 		},
-		{
-			name:  "unknown type with nothing to go on",
-			sub:   sub("channel.some_new_thing", nil),
-			event: `{"whatever":1}`,
-			want:  eventsub.Facts{},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -453,6 +476,8 @@ func TestDescribeMalformed(t *testing.T) {
 		{"redemption without broadcaster", sub(eventsub.ChannelPointsRedemption, bc), `{"user_id":"9001","redeemed_at":"2020-07-15T17:16:03Z"}`},
 		{"redemption with bad redeemed_at", sub(eventsub.ChannelPointsRedemption, bc), `{"broadcaster_user_id":"1337","user_id":"9001","redeemed_at":"1594833363"}`},
 		{"authorization revoke without user", sub(eventsub.UserAuthorizationRevoke, map[string]string{"client_id": "c"}), `{"client_id":"c","user_id":null}`},
+		// Stored, it would belong to no streamer: nobody could see or delete it.
+		{"unknown type with no broadcaster anywhere", sub("channel.some_new_thing", nil), `{"whatever":1}`},
 		{"unknown type with bad started_at", sub("channel.hype_train.begin", bc), `{"broadcaster_user_id":"1337","started_at":"not a time"}`},
 	}
 	for _, tt := range tests {

@@ -40,7 +40,9 @@ type Message struct {
 }
 
 // Parse decodes a body of the given message type and checks the fields that type requires.
+// NUL characters are dropped from every string, the raw event included (see withoutNUL).
 func Parse(messageType string, body []byte) (*Message, error) {
+	body = withoutNUL(body)
 	var m Message
 	if err := json.Unmarshal(body, &m); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)

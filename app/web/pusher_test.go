@@ -74,6 +74,14 @@ func TestPusherAuth(t *testing.T) {
 			}
 		}
 
+		// Signed out, as the README says: 403 from the CSRF check, whose token is bound to the
+		// session; with the token of a signed-out page, the signed-in group's 401.
+		if r := e.browser().pusherAuth(own); r.status != http.StatusForbidden {
+			t.Errorf("signed out without a token: %d, want 403", r.status)
+		}
+		if r := e.browser().pusherAuth(own, "X-CSRF-Token", b.csrf); r.status != http.StatusForbidden {
+			t.Errorf("signed out with a signed-in page's token: %d, want 403", r.status)
+		}
 		// Signed out, with a valid CSRF token: the signed-in group's answer.
 		out := e.browser()
 		out.remember(out.get("/").doc(t))
