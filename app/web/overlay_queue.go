@@ -59,6 +59,9 @@ func (s *Server) overlayState(c *gin.Context) error {
 	}
 	var r stateReport
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxStateBody))
+	if slow := slowBody(err); slow != nil {
+		return slow
+	}
 	if err != nil {
 		return &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("A queue report has at most %d bytes.", maxStateBody), nil}
 	}

@@ -5,7 +5,7 @@ import "github.com/gin-gonic/gin"
 // routes is the table of contents: every route the app serves, grouped by middleware.
 func (s *Server) routes() {
 	r := s.router
-	r.Use(gin.CustomRecoveryWithWriter(nil, s.recoverPanic), s.logRequests, securityHeaders)
+	r.Use(gin.CustomRecoveryWithWriter(nil, s.recoverPanic), s.logRequests, securityHeaders, bodyDeadline(s.bodyWait))
 	r.NoRoute(s.handle(s.notFound))
 
 	// Machines: health checks, static files, Twitch. No session, no CSRF (Twitch signs instead).
@@ -23,7 +23,7 @@ func (s *Server) routes() {
 	r.GET("/media/:id", s.handle(s.overlayMedia))             // alert images and sounds by random id
 
 	// People: every route below knows the session, and every POST carries a CSRF token.
-	people := r.Group("/", limitBody(maxSettingsBody), s.loadSession, s.csrf)
+	people := r.Group("/", limitBody(maxSettingsBody), bodyDeadline(formTimeoutFactor*s.bodyWait), s.loadSession, s.csrf)
 	people.GET("/", s.handle(s.landing))
 	people.POST("/auth/demo", s.handle(s.demoSignIn))
 	people.POST("/auth/logout", s.handle(s.logout))

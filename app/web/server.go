@@ -39,6 +39,9 @@ type Options struct {
 	Logger    *slog.Logger
 	Heartbeat time.Duration    // SSE comment interval; default 15s (proxies close idle streams at 30-60s)
 	Now       func() time.Time // for tests of the replay window
+	// BodyTimeout is how long a request body may take to arrive; default 10s. The people's forms,
+	// with their uploads, get six times as long.
+	BodyTimeout time.Duration
 }
 
 // Server serves the dashboard, the stream, the webhook and Pusher's channel authorization.
@@ -55,6 +58,7 @@ type Server struct {
 	assets     *assets.Catalog
 	log        *slog.Logger
 	heartbeat  time.Duration
+	bodyWait   time.Duration // see Options.BodyTimeout
 	now        func() time.Time
 	flood      overlay.FloodRule
 	admission  *admission
@@ -89,6 +93,9 @@ func New(o Options) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.bodyWait = o.BodyTimeout; s.bodyWait == 0 {
+		s.bodyWait = defaultBodyTimeout
 	}
 	if s.hub == nil {
 		s.hub = NewHub(o.Store, nil, o.Metrics, o.Logger)

@@ -31,6 +31,9 @@ func (s *Server) twitchWebhook(c *gin.Context) error {
 		if errors.As(err, &tooBig) {
 			return &httpError{http.StatusRequestEntityTooLarge, "message too large", nil}
 		}
+		if slow := slowBody(err); slow != nil {
+			return slow
+		}
 		return badRequest("could not read the message body", err)
 	}
 	if err := eventsub.Verify(s.cfg.EventSubSecret, c.Request.Header, body, s.now()); err != nil {
