@@ -17,6 +17,7 @@ import (
 	"github.com/twitch-event-viewer/tev/app/eventsub"
 	"github.com/twitch-event-viewer/tev/app/overlay"
 	"github.com/twitch-event-viewer/tev/app/store"
+	"github.com/twitch-event-viewer/tev/assets"
 )
 
 const (
@@ -49,9 +50,9 @@ func (s *Server) overlayMedia(c *gin.Context) error {
 }
 
 // alertDefaults are the generated images and sounds (assets/alerts) that play unless the
-// streamer chose their own.
-func (s *Server) alertDefaults() overlay.Defaults {
-	img := func(name string) string { return s.assets.URL("alerts/" + name + ".svg") }
+// streamer chose their own; the server works them out once.
+func alertDefaults(cat *assets.Catalog) overlay.Defaults {
+	img := func(name string) string { return cat.URL("alerts/" + name + ".svg") }
 	return overlay.Defaults{
 		Image: map[string]string{
 			eventsub.ChannelFollow:            img("heart"),
@@ -65,8 +66,8 @@ func (s *Server) alertDefaults() overlay.Defaults {
 			eventsub.ChannelHypeTrainEnd:      img("bolt"),
 			"":                                img("bell"),
 		},
-		Sound:    s.assets.URL("alerts/chime.wav"),
-		BigSound: s.assets.URL("alerts/fanfare.wav"),
+		Sound:    cat.URL("alerts/chime.wav"),
+		BigSound: cat.URL("alerts/fanfare.wav"),
 	}
 }
 

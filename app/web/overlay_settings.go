@@ -78,7 +78,7 @@ func (s *Server) postedRows(c *gin.Context, rows []views.AlertSettingView) []vie
 		k, _ := eventsub.KindOf(rows[i].Type)
 		var st overlay.Style
 		_, _ = styleForm(c, k, &st, false) // what it could read; its error is already in the form's errors
-		rows[i].Style = alertStyleView(k.Type, st.JSON(), s.alertDefaults())
+		rows[i].Style = alertStyleView(k.Type, st.JSON(), s.looks)
 	}
 	return rows
 }
@@ -100,7 +100,7 @@ func (s *Server) dashboardOverlayPreview(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	p := overlay.Policy{Settings: map[string]store.AlertSetting{}, Looks: s.alertDefaults()}
+	p := overlay.Policy{Settings: map[string]store.AlertSetting{}, Looks: s.looks}
 	for _, set := range f.settings {
 		p.Settings[set.Type] = set
 	}
@@ -188,6 +188,6 @@ func (s *Server) alertPolicy(ctx context.Context, ov *store.Overlay) (overlay.Po
 // policyOf is the policy of an overlay's saved settings, with the app's default looks.
 func (s *Server) policyOf(ov *store.Overlay, saved map[string]store.AlertSetting) overlay.Policy {
 	p := overlay.PolicyOf(ov, saved)
-	p.Looks = s.alertDefaults()
+	p.Looks = s.looks
 	return p
 }

@@ -95,16 +95,17 @@ func (s *Server) overlayConnect(c *gin.Context) (*overlayConn, error) {
 	if err != nil {
 		return nil, unavailable("The live stream is not available right now.", err)
 	}
-	e, err := s.overlayStartStream(c, ov)
-	if e == nil {
+	o := &overlayConn{ov: ov, sink: sink, m: m}
+	if o.e, err = s.overlayStartStream(c, ov, &o.push); o.e == nil {
 		m.Leave()
 		return nil, err
 	}
-	return &overlayConn{ov: ov, sink: sink, m: m, e: e, push: settingsPush{sent: pageSettingsOf(ov)}}, nil
+	return o, nil
 }
 
-// overlayStartStream sends the start of the stream and the alerts missed.
-func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay.Engine, error) {
+// overlayStartStream sends the start of the stream (with the page's settings, through push) and the
+// alerts missed.
+func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay, push *settingsPush) (*overlay.Engine, error) {
 	b := ov.BroadcasterID
 	after, replay, err := s.overlayStart(c, b)
 	if err != nil {
@@ -118,7 +119,7 @@ func (s *Server) overlayStartStream(c *gin.Context, ov *store.Overlay) (*overlay
 	// The start as an id, so that the browser's reconnect resumes here even before any alert.
 	fmt.Fprintf(w, "retry: 2000\nid: %d\nevent: ready\ndata: \n\n", after)
 	// The page may be older than the settings (it reconnects after they changed).
-	writeSSE(w, "settings", 0, pageSettingsOf(ov))
+	push.push(w, ov)
 
 	e := overlay.NewEngine(overlay.Options{Cursor: after, MaxAge: s.cfg.OverlayMaxAge, Flood: s.flood, Now: s.now,
 		Policy: s.policyOf(ov, settings),

@@ -56,6 +56,7 @@ type Server struct {
 	pusher     *pusher.Client
 	metrics    *metrics.Metrics
 	assets     *assets.Catalog
+	looks      overlay.Defaults // the default images and sounds of alerts
 	log        *slog.Logger
 	heartbeat  time.Duration
 	bodyWait   time.Duration // see Options.BodyTimeout
@@ -94,6 +95,7 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.looks = alertDefaults(cat)
 	if s.bodyWait = o.BodyTimeout; s.bodyWait == 0 {
 		s.bodyWait = defaultBodyTimeout
 	}
